@@ -1,0 +1,55 @@
+/**
+ * Quark persistence: durable, schema-validated state and event sourcing for actors, on
+ * every JavaScript runtime. This entry holds the Web-standard core and the memory backend;
+ * each durable backend has its own entry, such as `@quark/persistence/pglite`.
+ *
+ * @example A stateful actor
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineActor, defineState, memoryStorage } from "@quark/persistence";
+ *
+ * const balance = defineState("balance", { schema: v.object({ cents: v.pipe(v.number(), v.minValue(0)) }), initial: { cents: 0 } });
+ * const Account = defineActor("account", {
+ *   states: { balance },
+ *   handlers: {
+ *     async deposit({ states }, cents: number) {
+ *       states.balance.value = { cents: states.balance.value.cents + cents };
+ *       await states.balance.save();
+ *       return states.balance.value.cents;
+ *     },
+ *   },
+ * });
+ * const system = createActorSystem({ storage: memoryStorage() });
+ * if ((await system.actor(Account, "alice").deposit(500)) !== 500) throw new Error("deposit lost");
+ * await system.shutdown();
+ * ```
+ *
+ * @module
+ */
+export * from "./src/errors.ts";
+export type * from "./src/storage/types.ts";
+export type * from "./src/events/types.ts";
+export { encodeKey, encodeKeyPrefix, decodeKey } from "./src/storage/keys.ts";
+export { assertWritable, assertTransactable } from "./src/storage/guards.ts";
+export { memoryStorage, type MemoryStorageOptions } from "./src/storage/memory.ts";
+export { resolveProviders, type ProviderRegistry, type StorageProviders } from "./src/storage/providers.ts";
+export { memoryEventStore } from "./src/events/memory.ts";
+export { assertExpectedVersion, assertNewEvents } from "./src/events/guards.ts";
+export { serialize, deserialize } from "./src/codec/serializer.ts";
+export { createCodec, type Codec, type CodecOptions, type DecodedValue } from "./src/codec/codec.ts";
+export type { EncryptionOptions } from "./src/codec/encryption.ts";
+export { defineState, type StateDefinition, type StateOptions, type StateValue, type Upcasters } from "./src/state/define_state.ts";
+export type { InferOutput, StandardSchemaV1, StandardResult } from "./src/state/standard_schema.ts";
+export type { ConflictPolicy, RetryOptions } from "./src/state/conflict.ts";
+export type { SaveOptions, StateHandle } from "./src/state/state_handle.ts";
+export {
+  defineActor,
+  type ActorContext,
+  type ActorDefinition,
+  type ActorOptions,
+  type Handler,
+  type SaveStatesOptions,
+  type StateDefinitions,
+  type StateHandles,
+} from "./src/actors/define_actor.ts";
+export { createActorSystem, type ActorRef, type ActorRefOptions, type ActorSystem, type ActorSystemOptions } from "./src/actors/actor_system.ts";

@@ -1,0 +1,136 @@
+import { deserialize, serialize } from "./serializer.ts";
+import { gunzip, gzip } from "./compression.ts";
+import { createKeyring, ENCRYPTION_IV_BYTES, type EncryptionOptions } from "./encryption.ts";
+import { CorruptDataError } from "../errors.ts";
+
+/** Options for {@linkcode createCodec}. */
+export interface CodecOptions {
+  /**
+   * Gzip values with `CompressionStream`: `true`, or the smallest serialized size in bytes
+   * worth compressing (default 1024). A value is stored compressed only when that is smaller.
+   */
+  readonly compression?: boolean | { readonly minBytes: number };
+  /** Encrypt values with AES-GCM. */
+  readonly encryption?: EncryptionOptions;
+}
+
+/** What {@linkcode Codec.decode} returns. */
+export interface DecodedValue {
+  /** The deserialized value, before any upcasting. */
+  readonly value: unknown;
+  /** The schema version the value was written with. */
+  readonly schemaVersion: number;
+}
+
+/** Turns values into stored bytes and back. */
+export interface Codec {
+  /**
+   * @param value The value to store.
+   * @param schemaVersion The schema version to record in the envelope.
+   * @param context What the bytes belong to (an encoded key or a stream); encryption binds
+   *   the ciphertext to it, so bytes copied to another key fail to decrypt.
+   */
+  encode(value: unknown, schemaVersion: number, context: string): Promise<Uint8Array>;
+  /** Reverses `encode`; `context` must match. */
+  decode(bytes: Uint8Array, context: string): Promise<DecodedValue>;
+}
+
+// Envelope: magic "Q", format 1, flags, schema version (u32 BE), then either the payload or,
+// when encrypted: key id length (u8), key id, IV, AES-GCM ciphertext of the payload.
+const MAGIC = 0x51;
+const FORMAT = 1;
+const COMPRESSED = 1;
+const ENCRYPTED = 2;
+const HEADER_BYTES = 7;
+const DEFAULT_MIN_COMPRESS_BYTES = 1024;
+const encoder = new TextEncoder();
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function header(flags: number, schemaVersion: number): Uint8Array {
+  const bytes = new Uint8Array(HEADER_BYTES);
+  bytes[0] = MAGIC;
+  bytes[1] = FORMAT;
+  bytes[2] = flags;
+  new DataView(bytes.buffer).setUint32(3, schemaVersion);
+  return bytes;
+}
+
+/**
+ * Builds the codec pipeline: structured serialization, then optional gzip, then optional
+ * AES-GCM encryption with key ids for rotation.
+ *
+ * @param options Compression and encryption settings.
+ * @returns A {@linkcode Codec}.
+ * @throws {ConfigurationError} When the encryption keys are unusable.
+ *
+ * @example Rotating keys: old values still decrypt, new ones use the current key
+ * ```ts
+ * import { createCodec } from "@quark/persistence";
+ * const k1 = crypto.getRandomValues(new Uint8Array(32));
+ * const k2 = crypto.getRandomValues(new Uint8Array(32));
+ * const before = createCodec({ encryption: { keys: { k1 }, currentKeyId: "k1" } });
+ * const after = createCodec({ encryption: { keys: { k1, k2 }, currentKeyId: "k2" } });
+ * const old = await before.encode({ balance: 10n }, 1, "account/42/balance");
+ * const { value } = await after.decode(old, "account/42/balance");
+ * if ((value as { balance: bigint }).balance !== 10n) throw new Error("old key no longer decrypts");
+ * ```
+ */
+export function createCodec(options: CodecOptions = {}): Codec {
+  const keyring = options.encryption ? createKeyring(options.encryption) : undefined;
+  const minCompressBytes = options.compression === undefined || options.compression === false
+    ? Infinity
+    : options.compression === true
+    ? DEFAULT_MIN_COMPRESS_BYTES
+    : options.compression.minBytes;
+
+  return {
+    async encode(value, schemaVersion, context) {
+      if (!Number.isInteger(schemaVersion) || schemaVersion < 0 || schemaVersion > 0xffffffff) {
+        throw new RangeError(`Schema version must be a whole number from 0 to 2^32-1, got ${schemaVersion}`);
+      }
+      let payload = serialize(value);
+      let flags = 0;
+      if (payload.length >= minCompressBytes) {
+        const compressed = await gzip(payload);
+        if (compressed.length < payload.length) {
+          payload = compressed;
+          flags |= COMPRESSED;
+        }
+      }
+      if (!keyring) return concat(header(flags, schemaVersion), payload);
+      flags |= ENCRYPTED;
+      const keyId = encoder.encode(keyring.currentKeyId);
+      const prefix = concat(header(flags, schemaVersion), Uint8Array.of(keyId.length), keyId);
+      const { iv, cipher } = await keyring.encrypt(payload, concat(prefix, encoder.encode(context)));
+      return concat(prefix, iv, cipher);
+    },
+    async decode(bytes, context) {
+      if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC) throw new CorruptDataError("Stored value is not a Quark envelope");
+      if (bytes[1] !== FORMAT) throw new CorruptDataError(`Stored value uses unknown envelope format ${bytes[1]}`);
+      const flags = bytes[2]!;
+      const schemaVersion = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(3);
+      let payload = bytes.subarray(HEADER_BYTES);
+      if (flags & ENCRYPTED) {
+        if (!keyring) throw new CorruptDataError("Stored value is encrypted but no encryption keys are configured");
+        const keyIdLength = payload[0] ?? 0;
+        const prefixLength = HEADER_BYTES + 1 + keyIdLength;
+        if (bytes.length < prefixLength + ENCRYPTION_IV_BYTES) throw new CorruptDataError("Encrypted value is truncated");
+        const keyId = new TextDecoder().decode(payload.subarray(1, 1 + keyIdLength));
+        const iv = bytes.subarray(prefixLength, prefixLength + ENCRYPTION_IV_BYTES);
+        const cipher = bytes.subarray(prefixLength + ENCRYPTION_IV_BYTES);
+        payload = await keyring.decrypt(keyId, iv, cipher, concat(bytes.subarray(0, prefixLength), encoder.encode(context)));
+      }
+      if (flags & COMPRESSED) payload = await gunzip(payload);
+      return { value: deserialize(payload), schemaVersion };
+    },
+  };
+}

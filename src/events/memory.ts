@@ -1,0 +1,78 @@
+import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "./types.ts";
+import { assertExpectedVersion, assertNewEvents } from "./guards.ts";
+import { EventStoreConflictError } from "../errors.ts";
+
+const DRIVER_NAME = "memory";
+const DEFAULT_PAGE_SIZE = 500;
+
+/**
+ * An event store in a `Map`, for tests and single-process use. It copies bytes in and out
+ * and checks expected versions exactly as the durable stores do.
+ *
+ * @returns An {@linkcode EventStore}.
+ *
+ * @example Appending and reading a stream
+ * ```ts
+ * import { memoryEventStore } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * const data = new TextEncoder().encode("{}");
+ * await store.append("ledger-1", [{ type: "Opened", data }], "no_stream");
+ * const types = [];
+ * for await (const event of store.read("ledger-1")) types.push(event.type);
+ * if (types.join() !== "Opened") throw new Error("event lost");
+ * ```
+ */
+export function memoryEventStore(): EventStore {
+  const streams = new Map<string, StoredEvent[]>();
+  const snapshots = new Map<string, StoredSnapshot>();
+
+  return {
+    name: DRIVER_NAME,
+    append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+      try {
+        assertExpectedVersion(expected);
+        assertNewEvents(events);
+        const existing = streams.get(stream) ?? [];
+        const actual = existing.length;
+        const matches = expected === "any" || (expected === "no_stream" ? actual === 0 : actual === expected);
+        if (!matches) throw new EventStoreConflictError(stream, expected, actual);
+        const appended = events.map((event, index) => ({
+          stream,
+          version: actual + index + 1,
+          type: event.type,
+          data: event.data.slice(),
+        }));
+        streams.set(stream, existing.concat(appended));
+        return Promise.resolve({ nextVersion: actual + events.length });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    async *read(stream: string, options: ReadStreamOptions = {}): AsyncIterable<StoredEvent> {
+      const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+      let next = Math.max(1, options.fromVersion ?? 1);
+      while (true) {
+        const page = (streams.get(stream) ?? []).slice(next - 1, next - 1 + pageSize);
+        for (const event of page) yield { ...event, data: event.data.slice() };
+        if (page.length < pageSize) return;
+        next += page.length;
+      }
+    },
+    version(stream: string) {
+      return Promise.resolve(streams.get(stream)?.length ?? 0);
+    },
+    saveSnapshot(stream: string, snapshot: StoredSnapshot) {
+      const stored = snapshots.get(stream);
+      if (stored && stored.version >= snapshot.version) return Promise.resolve(false);
+      snapshots.set(stream, { version: snapshot.version, data: snapshot.data.slice() });
+      return Promise.resolve(true);
+    },
+    loadSnapshot(stream: string) {
+      const stored = snapshots.get(stream);
+      return Promise.resolve(stored ? { version: stored.version, data: stored.data.slice() } : null);
+    },
+    close() {
+      return Promise.resolve();
+    },
+  };
+}

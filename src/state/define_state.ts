@@ -1,0 +1,108 @@
+import type { InferOutput, StandardSchemaV1 } from "./standard_schema.ts";
+import type { ConflictPolicy } from "./conflict.ts";
+
+/** Upcasters by the version they read: `migrate[1]` turns a version-1 value into version 2. */
+export type Upcasters = Readonly<Record<number, (value: any) => unknown>>;
+
+/** Options for {@linkcode defineState}. */
+export interface StateOptions<Schema extends StandardSchemaV1> {
+  /** The valibot (or any Standard Schema) schema every read and write is validated against. */
+  readonly schema: Schema;
+  /** The value of a state that was never saved; a function is called for each fresh state. */
+  readonly initial: InferOutput<Schema> | (() => InferOutput<Schema>);
+  /** The schema version written into each stored value. Defaults to 1. */
+  readonly version?: number;
+  /** Upcasters for values written by older versions, applied in order on read. */
+  readonly migrate?: Upcasters;
+  /** The name of the storage provider that holds this state. Defaults to `"default"`. */
+  readonly storage?: string;
+  /** Expire the stored value this many milliseconds after each write. */
+  readonly ttlMs?: number;
+  /**
+   * What a save does when another writer got there first. A policy given to the call wins
+   * over this one, and this one over the actor's. Defaults to `"abort"`.
+   */
+  readonly conflict?: ConflictPolicy<InferOutput<Schema>>;
+  /** Load on first access instead of on activation. Defaults to `false`. */
+  readonly lazy?: boolean;
+}
+
+/** A named, typed, validated state, ready to attach to actors. */
+export interface StateDefinition<T = unknown> {
+  /** The state's name, unique within an actor. */
+  readonly name: string;
+  /** The schema. */
+  readonly schema: StandardSchemaV1<unknown, T>;
+  /** Makes the value of a state that was never saved. */
+  readonly initial: () => T;
+  /** The current schema version. */
+  readonly version: number;
+  /** Upcasters for older versions. */
+  readonly migrate: Upcasters;
+  /** The storage provider's name. */
+  readonly storage: string;
+  /** Time to live after each write, if any. */
+  readonly ttlMs?: number;
+  /** The state's own conflict policy, if it has one. */
+  readonly conflict?: ConflictPolicy<T>;
+  /** Whether the state loads on first access. */
+  readonly lazy: boolean;
+}
+
+/** The value type of a {@linkcode StateDefinition}. */
+export type StateValue<Definition> = Definition extends StateDefinition<infer T> ? T : never;
+
+/**
+ * Defines a state: its name, schema, initial value and schema version. The value's type is
+ * inferred from the schema, so handles need no casts.
+ *
+ * @param name The state's name within its actor.
+ * @param options Schema, initial value, version, upcasters, storage, TTL and conflict policy.
+ * @returns A {@linkcode StateDefinition}.
+ * @throws {TypeError} When the name is empty or the schema is not a Standard Schema.
+ * @throws {RangeError} When the version is not a whole number of at least 1, or an upcaster is missing.
+ *
+ * @example A balance that must never go negative, migrated from a version that stored cents as a string
+ * ```ts
+ * import * as v from "valibot";
+ * import { defineState } from "@quark/persistence";
+ * const balance = defineState("balance", {
+ *   schema: v.object({ cents: v.pipe(v.number(), v.minValue(0)) }),
+ *   initial: { cents: 0 },
+ *   version: 2,
+ *   migrate: { 1: (old: { cents: string }) => ({ cents: Number(old.cents) }) },
+ * });
+ * if (balance.initial().cents !== 0) throw new Error("wrong initial value");
+ * ```
+ */
+export function defineState<Schema extends StandardSchemaV1>(
+  name: string,
+  options: StateOptions<Schema>,
+): StateDefinition<InferOutput<Schema>> {
+  if (typeof name !== "string" || name === "") throw new TypeError("A state needs a non-empty name");
+  if (typeof options.schema?.["~standard"]?.validate !== "function") {
+    throw new TypeError(`State ${JSON.stringify(name)} needs a Standard Schema (such as a valibot schema)`);
+  }
+  const version = options.version ?? 1;
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new RangeError(`State ${JSON.stringify(name)} version must be a whole number of at least 1, got ${version}`);
+  }
+  const migrate = options.migrate ?? {};
+  for (const from of Object.keys(migrate).map(Number)) {
+    if (!Number.isSafeInteger(from) || from < 1 || from >= version) {
+      throw new RangeError(`State ${JSON.stringify(name)} has an upcaster for version ${from}, outside 1 to ${version - 1}`);
+    }
+  }
+  const initial = options.initial;
+  return {
+    name,
+    schema: options.schema as StandardSchemaV1<unknown, InferOutput<Schema>>,
+    initial: typeof initial === "function" ? initial as () => InferOutput<Schema> : () => structuredClone(initial),
+    version,
+    migrate,
+    storage: options.storage ?? "default",
+    ttlMs: options.ttlMs,
+    conflict: options.conflict,
+    lazy: options.lazy ?? false,
+  };
+}

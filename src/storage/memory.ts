@@ -1,0 +1,154 @@
+import type {
+  DeleteRequest,
+  ListPage,
+  ListRequest,
+  StateKey,
+  StateStorage,
+  StorageCapabilities,
+  StoredRecord,
+  TransactOperation,
+  WriteRequest,
+  WriteResult,
+} from "./types.ts";
+import { encodeKey, encodeKeyPrefix, decodeKey } from "./keys.ts";
+import { assertTransactable, assertWritable } from "./guards.ts";
+import { StateConflictError } from "../errors.ts";
+
+/** Options for {@linkcode memoryStorage}. */
+export interface MemoryStorageOptions {
+  /** The largest encoded value accepted, in bytes. Defaults to 16 MiB. */
+  readonly maxValueBytes?: number;
+  /** The clock, for TTL tests. Defaults to `Date.now`. */
+  readonly now?: () => number;
+}
+
+const DRIVER_NAME = "memory";
+const DEFAULT_PAGE_SIZE = 100;
+
+/**
+ * A storage that keeps encoded bytes in a `Map`. It copies bytes in and out, so nothing a
+ * caller holds can change what is stored, and it checks etags exactly as the durable
+ * backends do. Every operation completes synchronously inside one call, which makes each
+ * check-and-write atomic on a single-threaded runtime.
+ *
+ * @param options Size limit and clock.
+ * @returns A storage for tests, development and single-process use.
+ *
+ * @example Writing and reading back bytes
+ * ```ts
+ * import { memoryStorage } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * const key = { actorType: "account", actorId: "42", stateName: "balance" };
+ * await storage.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null });
+ * const record = await storage.read(key);
+ * if (record?.value[0] !== 1) throw new Error("lost the value");
+ * ```
+ */
+export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage {
+  const now = options.now ?? Date.now;
+  const records = new Map<string, StoredRecord>();
+  const capabilities: StorageCapabilities = {
+    transactions: true,
+    ttl: true,
+    list: true,
+    maxValueBytes: options.maxValueBytes ?? 16 * 1024 * 1024,
+  };
+
+  function current(encoded: string): StoredRecord | undefined {
+    const record = records.get(encoded);
+    if (record?.expiresAt !== undefined && record.expiresAt <= now()) {
+      records.delete(encoded);
+      return undefined;
+    }
+    return record;
+  }
+
+  // Returns the revision to store, or throws; a repeat of an applied write returns null.
+  function checkWrite(request: WriteRequest, stored: StoredRecord | undefined): number | null {
+    if (stored?.etag === request.etag) return null;
+    if (request.lastWriteWins) return (stored?.revision ?? 0) + 1;
+    if ((stored?.etag ?? null) !== request.expectedEtag) {
+      throw new StateConflictError(request.key, request.expectedEtag, stored?.etag ?? null);
+    }
+    return (stored?.revision ?? 0) + 1;
+  }
+
+  function checkDelete(request: DeleteRequest, stored: StoredRecord | undefined): void {
+    if (stored === undefined || request.lastWriteWins) return;
+    if (stored.etag !== request.expectedEtag) {
+      throw new StateConflictError(request.key, request.expectedEtag, stored.etag);
+    }
+  }
+
+  function apply(request: WriteRequest, revision: number | null): WriteResult {
+    const encoded = encodeKey(request.key);
+    if (revision === null) return { etag: request.etag, revision: current(encoded)!.revision };
+    records.set(encoded, {
+      value: request.value.slice(),
+      etag: request.etag,
+      revision,
+      expiresAt: request.ttlMs === undefined ? undefined : now() + request.ttlMs,
+    });
+    return { etag: request.etag, revision };
+  }
+
+  return {
+    name: DRIVER_NAME,
+    capabilities,
+    read(key: StateKey) {
+      const record = current(encodeKey(key));
+      return Promise.resolve(record ? { ...record, value: record.value.slice() } : null);
+    },
+    write(request: WriteRequest) {
+      try {
+        assertWritable(DRIVER_NAME, capabilities, request);
+        return Promise.resolve(apply(request, checkWrite(request, current(encodeKey(request.key)))));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    delete(request: DeleteRequest) {
+      try {
+        const encoded = encodeKey(request.key);
+        const stored = current(encoded);
+        checkDelete(request, stored);
+        return Promise.resolve(records.delete(encoded));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    list(request: ListRequest): Promise<ListPage> {
+      const prefix = encodeKeyPrefix(request.actorType, request.actorIdPrefix);
+      const limit = request.limit ?? DEFAULT_PAGE_SIZE;
+      const matching = [...records.keys()]
+        .filter((encoded) => encoded.startsWith(prefix) && (request.cursor === undefined || encoded > request.cursor))
+        .filter((encoded) => current(encoded) !== undefined)
+        .sort();
+      const page = matching.slice(0, limit);
+      const cursor = matching.length > limit ? page[page.length - 1] : undefined;
+      return Promise.resolve({ keys: page.map(decodeKey), cursor });
+    },
+    transact(operations: readonly TransactOperation[]) {
+      try {
+        assertTransactable(DRIVER_NAME, capabilities, operations);
+        // Check every precondition before applying anything, so a conflict applies nothing.
+        const revisions = operations.map((operation) => {
+          const stored = current(encodeKey(operation.key));
+          if (operation.kind === "write") return checkWrite(operation, stored);
+          checkDelete(operation, stored);
+          return null;
+        });
+        return Promise.resolve(operations.map((operation, index) => {
+          if (operation.kind === "write") return apply(operation, revisions[index]!);
+          records.delete(encodeKey(operation.key));
+          return null;
+        }));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    close() {
+      return Promise.resolve();
+    },
+  };
+}

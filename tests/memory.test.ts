@@ -1,0 +1,6 @@
+import { test } from "node:test";
+import { memoryEventStore, memoryStorage } from "../mod.ts";
+import { runEventStoreConformance, runStorageConformance } from "../src/testing/mod.ts";
+
+runStorageConformance(test, { name: "memory", open: () => memoryStorage() });
+runEventStoreConformance(test, { name: "memory", open: () => memoryEventStore() });
