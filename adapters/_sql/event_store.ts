@@ -1,0 +1,228 @@
+/**
+ * The event store shared by every SQL adapter. An append is one statement that reads the
+ * stream's head and inserts after it when the head is as expected; the unique key on
+ * (stream, version) makes exactly one of two racing appends win.
+ *
+ * @module
+ */
+
+import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "../../src/events/types.ts";
+import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
+import { CorruptDataError, EventStoreConflictError, StorageUnavailableError } from "../../src/errors.ts";
+import type { SqlExecutor, SqlRow, SqlStatement } from "./executor.ts";
+import { toBytes, toNumber } from "./executor.ts";
+import type { SqlDialect, SqlTables } from "./dialect.ts";
+import { schemaOnce } from "./storage.ts";
+
+const DEFAULT_PAGE_SIZE = 500;
+/** How often an `"any"` append retries after losing a race before it gives up. */
+const MAX_ANY_ATTEMPTS = 200;
+
+/** What the shared event store needs from an adapter. */
+export interface SqlEventStoreConfig {
+  /** The backend's name, for messages. */
+  readonly name: string;
+  /** The dialect's statements. */
+  readonly dialect: SqlDialect;
+  /** The validated table names. */
+  readonly tables: SqlTables;
+  /** Opens the executor on first use. */
+  readonly executor: () => Promise<SqlExecutor>;
+  /** Whether to create missing tables on first use. */
+  readonly autoCreateSchema: boolean;
+}
+
+/** A SQL-backed {@linkcode EventStore} with an explicit schema call. */
+export interface SqlEventStore extends EventStore {
+  /** Creates the events and snapshots tables if they are missing. Safe to call concurrently. */
+  ensureSchema(): Promise<void>;
+}
+
+function assertStream(stream: string): void {
+  if (typeof stream !== "string") throw new TypeError(`Stream names must be strings, got ${typeof stream}`);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Builds an {@linkcode EventStore} over a SQL executor and dialect.
+ *
+ * @param config The dialect, tables and executor.
+ * @returns The event store, with `ensureSchema`.
+ */
+export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
+  const { name, dialect, tables } = config;
+  let executor: Promise<SqlExecutor> | undefined;
+  let closed = false;
+
+  function fail(operation: string, error: unknown): never {
+    if (error instanceof EventStoreConflictError || error instanceof StorageUnavailableError) throw error;
+    throw new StorageUnavailableError(name, operation, error);
+  }
+
+  function open(): Promise<SqlExecutor> {
+    if (closed) return Promise.reject(new StorageUnavailableError(name, "open", new Error("The event store is closed")));
+    executor ??= config.executor().catch((error) => {
+      executor = undefined;
+      throw error;
+    });
+    return executor;
+  }
+
+  const ensureSchema = schemaOnce(async () => {
+    const sql = await open().catch((error) => fail("ensureSchema", error));
+    await sql.batch(dialect.eventSchema(tables)).catch((error) => fail("ensureSchema", error));
+  });
+
+  async function ready(operation: string): Promise<SqlExecutor> {
+    try {
+      const sql = await open();
+      if (config.autoCreateSchema) await ensureSchema();
+      return sql;
+    } catch (error) {
+      return fail(operation, error);
+    }
+  }
+
+  // Each statement binds two parameters per event, so long batches are split into chunks that
+  // run in one transaction; every chunk is guarded so that a mismatch rolls the whole back.
+  function chunks(events: readonly NewEvent[]): NewEvent[][] {
+    const size = Math.max(1, Math.min(5_000, Math.floor((dialect.maxParameters - 8) / 2)));
+    const out: NewEvent[][] = [];
+    for (let start = 0; start < events.length; start += size) out.push(events.slice(start, start + size));
+    return out;
+  }
+
+  async function appendOnce(sql: SqlExecutor, stream: string, events: readonly NewEvent[], expected: number | null): Promise<{ head: number; inserted: number }> {
+    const parts = chunks(events);
+    if (parts.length === 1) {
+      const rows = await sql.query(dialect.appendEvents(tables, stream, events, expected));
+      return { head: toNumber(rows[0]?.[0] ?? 0), inserted: toNumber(rows[0]?.[1] ?? 0) };
+    }
+    return appendChunked(sql, stream, parts, expected);
+  }
+
+  async function appendChunked(sql: SqlExecutor, stream: string, parts: NewEvent[][], expected: number | null): Promise<{ head: number; inserted: number }> {
+    // For a fixed expectation the chunks' heads are known in advance. For "any" the head is
+    // read first; a race then surfaces as a guard or unique failure and the caller retries.
+    let head = expected;
+    if (head === null) head = toNumber((await sql.query(dialect.streamVersion(tables, stream)))[0]?.[0] ?? 0);
+    const statements: SqlStatement[] = [];
+    let at = head;
+    for (const [index, part] of parts.entries()) {
+      statements.push(dialect.appendEvents(tables, stream, part, at, index));
+      at += part.length;
+    }
+    await sql.batch(statements);
+    return { head, inserted: at - head };
+  }
+
+  async function append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    assertStream(stream);
+    assertExpectedVersion(expected);
+    assertNewEvents(events);
+    const sql = await ready("append");
+    const wanted = expected === "any" ? null : expected === "no_stream" ? 0 : expected;
+    for (let attempt = 1; ; attempt++) {
+      let result: { head: number; inserted: number };
+      try {
+        result = await appendOnce(sql, stream, events, wanted);
+      } catch (error) {
+        const kind = dialect.classify(error);
+        if (kind.kind === "unique" || kind.kind === "contention" || kind.kind === "guard") {
+          // "any" promises gap-free versions, not a particular one: take the next head.
+          if (wanted === null && attempt < MAX_ANY_ATTEMPTS) {
+            await delay(Math.random() * Math.min(20, attempt));
+            continue;
+          }
+          const actual = kind.kind === "guard" && /^\d+$/.test(kind.detail) ? Number(kind.detail) : undefined;
+          throw new EventStoreConflictError(stream, expected, actual, { cause: error });
+        }
+        return fail("append", error);
+      }
+      if (result.inserted !== events.length) throw new EventStoreConflictError(stream, expected, result.head);
+      return { nextVersion: result.head + events.length };
+    }
+  }
+
+  return {
+    name,
+    append,
+    async *read(stream: string, options: ReadStreamOptions = {}): AsyncIterable<StoredEvent> {
+      assertStream(stream);
+      const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+      if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`Page size must be a whole number of at least 1, got ${pageSize}`);
+      let next = Math.max(1, options.fromVersion ?? 1);
+      const sql = await ready("read");
+      while (true) {
+        let rows: SqlRow[];
+        try {
+          rows = await sql.query(dialect.readEvents(tables, stream, next, pageSize));
+        } catch (error) {
+          return fail("read", error);
+        }
+        for (const row of rows) {
+          let event: StoredEvent;
+          try {
+            event = { stream, version: toNumber(row[0]), type: String(row[1]), data: toBytes(row[2]) };
+          } catch (error) {
+            throw new CorruptDataError(`Event store ${name} returned a malformed event row in stream ${JSON.stringify(stream)}`, { cause: error });
+          }
+          yield event;
+          next = event.version + 1;
+        }
+        if (rows.length < pageSize) return;
+      }
+    },
+    async version(stream: string): Promise<number> {
+      assertStream(stream);
+      const sql = await ready("version");
+      try {
+        return toNumber((await sql.query(dialect.streamVersion(tables, stream)))[0]?.[0] ?? 0);
+      } catch (error) {
+        return fail("version", error);
+      }
+    },
+    async saveSnapshot(stream: string, snapshot: StoredSnapshot): Promise<boolean> {
+      assertStream(stream);
+      if (!Number.isSafeInteger(snapshot.version) || snapshot.version < 0) {
+        throw new RangeError(`Snapshot version must be a whole number of at least 0, got ${snapshot.version}`);
+      }
+      const sql = await ready("saveSnapshot");
+      try {
+        const rows = await sql.query(dialect.saveSnapshot(tables, stream, snapshot.version, snapshot.data));
+        return rows.length > 0;
+      } catch (error) {
+        // Two first snapshots racing on a dialect without upsert: the other one is kept.
+        if (dialect.classify(error).kind === "unique") return false;
+        return fail("saveSnapshot", error);
+      }
+    },
+    async loadSnapshot(stream: string): Promise<StoredSnapshot | null> {
+      assertStream(stream);
+      const sql = await ready("loadSnapshot");
+      let rows: SqlRow[];
+      try {
+        rows = await sql.query(dialect.loadSnapshot(tables, stream));
+      } catch (error) {
+        return fail("loadSnapshot", error);
+      }
+      if (rows.length === 0) return null;
+      try {
+        return { version: toNumber(rows[0]![0]), data: toBytes(rows[0]![1]) };
+      } catch (error) {
+        throw new CorruptDataError(`Event store ${name} returned a malformed snapshot row for ${JSON.stringify(stream)}`, { cause: error });
+      }
+    },
+    ensureSchema,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      const pending = executor;
+      executor = undefined;
+      if (pending !== undefined) await (await pending.catch(() => undefined))?.close();
+    },
+  };
+}

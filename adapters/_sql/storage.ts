@@ -1,0 +1,317 @@
+/**
+ * The state storage shared by every SQL adapter: it turns {@linkcode StateStorage} calls into
+ * the dialect's single-statement writes and reads their outcome rows.
+ *
+ * @module
+ */
+
+import type {
+  DeleteRequest,
+  ListPage,
+  ListRequest,
+  StateKey,
+  StateStorage,
+  StorageCapabilities,
+  StoredRecord,
+  TransactOperation,
+  WriteRequest,
+  WriteResult,
+} from "../../src/storage/types.ts";
+import { assertTransactable, assertWritable } from "../../src/storage/guards.ts";
+import { CorruptDataError, StateConflictError, StorageUnavailableError } from "../../src/errors.ts";
+import type { SqlExecutor, SqlRow } from "./executor.ts";
+import { toBytes, toNumber, toOptionalNumber } from "./executor.ts";
+import type { DeleteOutcome, SqlDialect, SqlTables, WriteOutcome } from "./dialect.ts";
+
+const DEFAULT_PAGE_SIZE = 100;
+
+/** What the shared storage needs from an adapter. */
+export interface SqlStorageConfig {
+  /** The backend's name, for messages, such as `"postgres"`. */
+  readonly name: string;
+  /** The dialect's statements. */
+  readonly dialect: SqlDialect;
+  /** The validated table names. */
+  readonly tables: SqlTables;
+  /** Opens the executor on first use. */
+  readonly executor: () => Promise<SqlExecutor>;
+  /** Whether to create missing tables on first use. */
+  readonly autoCreateSchema: boolean;
+  /** The largest value accepted, in bytes. */
+  readonly maxValueBytes: number;
+  /** The most operations one `transact` accepts. */
+  readonly maxTransactionOperations: number;
+}
+
+/** A SQL-backed {@linkcode StateStorage} with the schema and TTL helpers every SQL adapter offers. */
+export interface SqlStateStorage extends StateStorage {
+  /**
+   * Creates the state table and its indexes if they are missing. Safe to call concurrently
+   * and repeatedly.
+   */
+  ensureSchema(): Promise<void>;
+  /**
+   * Deletes every expired state. Reads already treat them as absent; this reclaims the space.
+   * @returns How many states were deleted.
+   */
+  purgeExpired(): Promise<number>;
+}
+
+/** Wraps driver failures, with the backend named and the driver error kept as `cause`. */
+export function unavailable(name: string, operation: string, error: unknown): never {
+  if (error instanceof StateConflictError || error instanceof StorageUnavailableError) throw error;
+  throw new StorageUnavailableError(name, operation, error);
+}
+
+/**
+ * Runs the dialect's schema statements once per instance; a failed attempt is retried on the
+ * next call rather than remembered.
+ */
+export function schemaOnce(run: () => Promise<void>): () => Promise<void> {
+  let pending: Promise<void> | undefined;
+  return () => {
+    pending ??= run().catch((error) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}
+
+function decodeRecord(name: string, row: SqlRow): StoredRecord {
+  try {
+    const expiresAt = toOptionalNumber(row[3]);
+    const record: StoredRecord = {
+      value: toBytes(row[0]),
+      etag: String(row[1]),
+      revision: toNumber(row[2]),
+    };
+    return expiresAt === undefined ? record : { ...record, expiresAt };
+  } catch (error) {
+    throw new CorruptDataError(`Storage backend ${name} returned a malformed state row`, { cause: error });
+  }
+}
+
+/**
+ * Refuses keys and etags that are not strings before they become parameters: a caller that
+ * bypasses the types must not get an object serialised into SQL.
+ */
+export function assertStrings(key: StateKey, ...etags: ReadonlyArray<string | null | undefined>): void {
+  for (const part of [key?.actorType, key?.actorId, key?.stateName]) {
+    if (typeof part !== "string") throw new TypeError(`State key parts must be strings, got ${typeof part}`);
+  }
+  for (const etag of etags) {
+    if (etag !== null && etag !== undefined && typeof etag !== "string") throw new TypeError(`Etags must be strings, got ${typeof etag}`);
+  }
+}
+
+function checkRequest(request: WriteRequest | DeleteRequest): void {
+  assertStrings(request.key, request.expectedEtag, "etag" in request ? request.etag : undefined);
+  if ("etag" in request && typeof request.etag !== "string") throw new TypeError("A write needs a string etag");
+}
+
+function encodeCursor(actorId: string, stateName: string): string {
+  return JSON.stringify([actorId, stateName]);
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const parsed: unknown = JSON.parse(cursor);
+    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((part) => typeof part === "string")) {
+      return [parsed[0], parsed[1]];
+    }
+  } catch {
+    // Falls through to the RangeError below.
+  }
+  throw new RangeError(`Not a list cursor of this storage: ${JSON.stringify(cursor)}`);
+}
+
+/**
+ * Builds a {@linkcode StateStorage} over a SQL executor and dialect.
+ *
+ * @param config The dialect, tables and executor.
+ * @returns The storage, with `ensureSchema` and `purgeExpired`.
+ */
+export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
+  const { name, dialect, tables } = config;
+  const capabilities: StorageCapabilities = {
+    transactions: true,
+    maxTransactionOperations: config.maxTransactionOperations,
+    ttl: true,
+    list: true,
+    maxValueBytes: config.maxValueBytes,
+  };
+  let executor: Promise<SqlExecutor> | undefined;
+  let closed = false;
+
+  function open(): Promise<SqlExecutor> {
+    if (closed) return Promise.reject(new StorageUnavailableError(name, "open", new Error("The storage is closed")));
+    executor ??= config.executor().catch((error) => {
+      executor = undefined;
+      throw error;
+    });
+    return executor;
+  }
+
+  const ensureSchema = schemaOnce(async () => {
+    const sql = await open().catch((error) => unavailable(name, "ensureSchema", error));
+    await sql.batch(dialect.stateSchema(tables)).catch((error) => unavailable(name, "ensureSchema", error));
+  });
+
+  async function ready(operation: string): Promise<SqlExecutor> {
+    try {
+      const sql = await open();
+      if (config.autoCreateSchema) await ensureSchema();
+      return sql;
+    } catch (error) {
+      return unavailable(name, operation, error);
+    }
+  }
+
+  async function readEtag(sql: SqlExecutor, key: StateKey): Promise<string | null | undefined> {
+    try {
+      const rows = await sql.query(dialect.readState(tables, key));
+      return rows.length === 0 ? null : String(rows[0]![1]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  function conflict(request: WriteRequest | DeleteRequest, actual: string | null | undefined, cause?: unknown): StateConflictError {
+    const expected = request.lastWriteWins ? null : request.expectedEtag;
+    // A row seen in the statement's snapshot can predate the concurrent write that beat us.
+    const known = actual === expected && actual !== null ? undefined : actual;
+    return new StateConflictError(request.key, expected, known, cause === undefined ? undefined : { cause });
+  }
+
+  async function write(request: WriteRequest): Promise<WriteResult> {
+    checkRequest(request);
+    assertWritable(name, capabilities, request);
+    const sql = await ready("write");
+    let rows: SqlRow[];
+    try {
+      rows = await sql.query(dialect.writeState(tables, request));
+    } catch (error) {
+      const kind = dialect.classify(error);
+      // A create-only insert can lose a race on the primary key in dialects without upsert.
+      if (kind.kind === "unique" || kind.kind === "contention") throw conflict(request, await readEtag(sql, request.key), error);
+      return unavailable(name, "write", error);
+    }
+    const row = rows[0] ?? [];
+    const outcome = (row[0] ?? null) as WriteOutcome;
+    if (outcome === "written" || outcome === "retried") {
+      return { etag: request.etag, revision: toNumber(row[1]) };
+    }
+    if (outcome === "conflict") throw conflict(request, row[2] === null || row[2] === undefined ? null : String(row[2]));
+    if (outcome === "absent") throw conflict(request, null);
+    // The statement saw no row yet could not write: a concurrent writer committed after its
+    // snapshot. Reading now only fills in the conflict's details.
+    const actual = await readEtag(sql, request.key);
+    throw conflict(request, actual);
+  }
+
+  async function remove(request: DeleteRequest): Promise<boolean> {
+    checkRequest(request);
+    const sql = await ready("delete");
+    let rows: SqlRow[];
+    try {
+      rows = await sql.query(dialect.deleteState(tables, request));
+    } catch (error) {
+      return unavailable(name, "delete", error);
+    }
+    const row = rows[0] ?? [];
+    const outcome = (row[0] ?? null) as DeleteOutcome;
+    if (outcome === "deleted") return true;
+    if (outcome === "conflict") throw conflict(request, row[1] === null || row[1] === undefined ? null : String(row[1]));
+    return false;
+  }
+
+  async function transact(operations: readonly TransactOperation[]): Promise<ReadonlyArray<WriteResult | null>> {
+    for (const operation of operations) checkRequest(operation);
+    assertTransactable(name, capabilities, operations);
+    if (operations.length === 0) return [];
+    const sql = await ready("transact");
+    const statements = operations.map((operation, index) =>
+      operation.kind === "write" ? dialect.writeState(tables, operation, index) : dialect.deleteState(tables, operation, index)
+    );
+    let results: SqlRow[][];
+    try {
+      results = await sql.batch(statements);
+    } catch (error) {
+      const kind = dialect.classify(error);
+      if (kind.kind === "guard") {
+        const operation = operations[kind.index];
+        if (operation !== undefined) throw conflict(operation, await readEtag(sql, operation.key), error);
+      }
+      if (kind.kind === "unique" || kind.kind === "contention") {
+        throw new StateConflictError(operations[0]!.key, null, undefined, {
+          cause: error,
+          message: `A transaction of ${operations.length} states on ${name} collided with a concurrent writer`,
+        });
+      }
+      return unavailable(name, "transact", error);
+    }
+    return operations.map((operation, index) => {
+      if (operation.kind === "delete") return null;
+      const row = results[index]?.[0] ?? [];
+      return { etag: operation.etag, revision: toNumber(row[1]) };
+    });
+  }
+
+  return {
+    name,
+    capabilities,
+    async read(key: StateKey): Promise<StoredRecord | null> {
+      assertStrings(key);
+      const sql = await ready("read");
+      let rows: SqlRow[];
+      try {
+        rows = await sql.query(dialect.readState(tables, key));
+      } catch (error) {
+        return unavailable(name, "read", error);
+      }
+      return rows.length === 0 ? null : decodeRecord(name, rows[0]!);
+    },
+    write,
+    delete: remove,
+    async list(request: ListRequest): Promise<ListPage> {
+      assertStrings({ actorType: request.actorType, actorId: request.actorIdPrefix ?? "", stateName: "" });
+      const limit = request.limit ?? DEFAULT_PAGE_SIZE;
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`List limit must be a whole number of at least 1, got ${limit}`);
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+      const sql = await ready("list");
+      let rows: SqlRow[];
+      try {
+        // One extra row tells whether another page follows.
+        rows = await sql.query(dialect.listState(tables, request, after, limit + 1));
+      } catch (error) {
+        return unavailable(name, "list", error);
+      }
+      const page = rows.slice(0, limit).map((row) => ({
+        actorType: request.actorType,
+        actorId: String(row[0]),
+        stateName: String(row[1]),
+      }));
+      const last = page[page.length - 1];
+      return rows.length > limit && last !== undefined ? { keys: page, cursor: encodeCursor(last.actorId, last.stateName) } : { keys: page };
+    },
+    transact,
+    ensureSchema,
+    async purgeExpired(): Promise<number> {
+      const sql = await ready("purgeExpired");
+      try {
+        const rows = await sql.query(dialect.purgeExpired(tables));
+        return toNumber(rows[0]?.[0] ?? 0);
+      } catch (error) {
+        return unavailable(name, "purgeExpired", error);
+      }
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      const pending = executor;
+      executor = undefined;
+      if (pending !== undefined) await (await pending.catch(() => undefined))?.close();
+    },
+  };
+}
