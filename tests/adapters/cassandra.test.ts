@@ -1,0 +1,338 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import cassandra from "cassandra-driver";
+import {
+  type CassandraClient,
+  cassandraEventStore,
+  type CassandraEventStoreOptions,
+  cassandraStorage,
+  type CassandraStorageOptions,
+} from "../../adapters/cassandra/mod.ts";
+import { HOSTILE_IDS, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+
+const contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
+const localDataCenter = process.env.CASSANDRA_DC ?? "datacenter1";
+const keyspace = "quark_test";
+
+if (contactPoints === undefined) {
+  const reason = "CASSANDRA_CONTACT_POINTS is not set (start it with scripts/services/cassandra.sh start)";
+  console.log(`SKIP cassandra: ${reason}`);
+  test(`cassandra conformance: ${reason}`, { skip: reason }, () => {});
+} else {
+  const points = contactPoints.split(",");
+  const uid = () => crypto.randomUUID().slice(0, 8);
+  const bytes = (...values: number[]) => Uint8Array.from(values);
+  const newClient = (options: Record<string, unknown> = {}) =>
+    new cassandra.Client({ contactPoints: points, localDataCenter, ...options }) as unknown as CassandraClient;
+  const storageOptions = (extra: Partial<CassandraStorageOptions> = {}): CassandraStorageOptions => ({
+    contactPoints: points,
+    localDataCenter,
+    keyspace,
+    ...extra,
+  });
+  const eventOptions = (extra: Partial<CassandraEventStoreOptions> = {}): CassandraEventStoreOptions => ({
+    contactPoints: points,
+    localDataCenter,
+    keyspace,
+    ...extra,
+  });
+
+  // Creates the keyspace and tables once; every case then opens storages without DDL.
+  let schema: Promise<void> | undefined;
+  const ensureSchema = () =>
+    schema ??= (async () => {
+      const storage = cassandraStorage(storageOptions());
+      const events = cassandraEventStore(eventOptions());
+      try {
+        await storage.ensureSchema();
+        await events.ensureSchema();
+      } finally {
+        await storage.close();
+        await events.close();
+      }
+    })();
+
+  runStorageConformance(test, {
+    name: "cassandra",
+    open: async () => {
+      await ensureSchema();
+      return cassandraStorage(storageOptions());
+    },
+    // 64 writers contend on one Paxos partition; most attempts lose and retry.
+    raceRetry: { maxAttempts: 5000, baseDelayMs: 2, maxDelayMs: 100 },
+  });
+  runEventStoreConformance(test, {
+    name: "cassandra",
+    open: async () => {
+      await ensureSchema();
+      return cassandraEventStore(eventOptions());
+    },
+  });
+
+  test("cassandra: hostile keyspace, table and replication options are refused before any CQL", () => {
+    for (const name of ['quark"; DROP KEYSPACE quark; --', "1abc", "a b", "", "x".repeat(49), "ks.table"]) {
+      assert.throws(() => cassandraStorage(storageOptions({ keyspace: name })), { code: "CONFIGURATION" }, name);
+      assert.throws(() => cassandraStorage(storageOptions({ table: name })), { code: "CONFIGURATION" }, name);
+      assert.throws(() => cassandraEventStore(eventOptions({ eventsTable: name })), { code: "CONFIGURATION" }, name);
+    }
+    assert.throws(
+      () => cassandraStorage(storageOptions({ replication: { class: "SimpleStrategy', 'x': '1" } })),
+      { code: "CONFIGURATION" },
+    );
+    assert.throws(() => cassandraStorage({ keyspace }), { code: "CONFIGURATION" }, "no client and no contact points");
+  });
+
+  test("cassandra: hostile ids travel as bound values", async () => {
+    await ensureSchema();
+    const storage = cassandraStorage(storageOptions());
+    try {
+      const actorType = `hostile-${uid()}`;
+      const victim = { actorType, actorId: "victim", stateName: "s" };
+      await storage.write({ key: victim, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      for (const actorId of [...HOSTILE_IDS, "' IF EXISTS; --", "?", "%s"]) {
+        const key = { actorType, actorId, stateName: "s" };
+        assert.equal(await storage.read(key), null);
+        await storage.write({ key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: null });
+        assert.deepEqual((await storage.read(key))?.value, bytes(2));
+      }
+      assert.deepEqual((await storage.read(victim))?.value, bytes(1));
+      await assert.rejects(
+        storage.write({ key: { actorType, actorId: "\uD800", stateName: "s" }, value: bytes(1), etag: "e", expectedEtag: null }),
+        RangeError,
+        "lone surrogates would collide after UTF-8 encoding",
+      );
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test("cassandra: transactions across actors are refused with CapabilityError", async () => {
+    const storage = cassandraStorage(storageOptions());
+    try {
+      const actorType = `cross-${uid()}`;
+      await assert.rejects(
+        storage.transact([
+          { kind: "write", key: { actorType, actorId: "1", stateName: "s" }, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null },
+          { kind: "write", key: { actorType, actorId: "2", stateName: "s" }, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null },
+        ]),
+        { code: "CAPABILITY" },
+      );
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test("cassandra: a dead server gives StorageUnavailableError naming the backend", async () => {
+    const storage = cassandraStorage({ contactPoints: ["127.0.0.1:1"], localDataCenter, keyspace });
+    const events = cassandraEventStore({ contactPoints: ["127.0.0.1:1"], localDataCenter, keyspace });
+    try {
+      const key = { actorType: "t", actorId: "1", stateName: "s" };
+      await assert.rejects(storage.read(key), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "STORAGE_UNAVAILABLE");
+        assert.match(error.message, /cassandra/);
+        return true;
+      });
+      await assert.rejects(storage.write({ key, value: bytes(1), etag: "e", expectedEtag: null }), { code: "STORAGE_UNAVAILABLE" });
+      await assert.rejects(events.append("s", [{ type: "E", data: bytes() }], "any"), { code: "STORAGE_UNAVAILABLE" });
+    } finally {
+      await storage.close();
+      await events.close();
+    }
+  });
+
+  test("cassandra: a missing schema gives ConfigurationError, and createSchema creates it", async () => {
+    const scratch = `quark_scratch_${uid()}`;
+    const client = newClient();
+    const missing = cassandraStorage({ client, keyspace: scratch });
+    const auto = cassandraStorage({ client, keyspace: scratch, createSchema: true });
+    try {
+      const key = { actorType: "t", actorId: "1", stateName: "s" };
+      await assert.rejects(missing.read(key), { code: "CONFIGURATION" });
+      await auto.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      assert.deepEqual((await missing.read(key))?.value, bytes(1));
+    } finally {
+      await client.execute(`DROP KEYSPACE IF EXISTS ${scratch}`);
+      await missing.close();
+      await auto.close();
+      await client.shutdown();
+    }
+  });
+
+  test("cassandra: corrupt rows give CorruptDataError", async () => {
+    await ensureSchema();
+    const client = newClient();
+    const storage = cassandraStorage({ client, keyspace });
+    try {
+      const key = { actorType: `corrupt-${uid()}`, actorId: "1", stateName: "s" };
+      await client.execute(
+        `INSERT INTO ${keyspace}.quark_state (actor_type, actor_id, state_name, etag) VALUES (?, ?, ?, ?)`,
+        [key.actorType, key.actorId, key.stateName, "e"],
+        { prepare: true },
+      );
+      await assert.rejects(storage.read(key), { code: "CORRUPT_DATA" });
+    } finally {
+      await storage.close();
+      await client.shutdown();
+    }
+  });
+
+  test("cassandra: a conditional update is one round trip once its etag was read", async () => {
+    await ensureSchema();
+    const requests: string[] = [];
+    // The typings declare RequestTracker as an interface; the driver wants an instance of its class.
+    const Tracker = (cassandra.tracker as unknown as { RequestTracker: new () => Record<string, unknown> }).RequestTracker;
+    const tracker = new Tracker();
+    tracker.onSuccess = (_host: unknown, query: unknown) => void requests.push(String(query).slice(0, 30));
+    tracker.onError = (_host: unknown, query: unknown) => void requests.push(String(query).slice(0, 30));
+    const client = newClient({ requestTracker: tracker });
+    const storage = cassandraStorage({ client, keyspace });
+    try {
+      const key = { actorType: `trips-${uid()}`, actorId: "1", stateName: "s" };
+      const created = await storage.write({ key, value: bytes(0), etag: crypto.randomUUID(), expectedEtag: null });
+      assert.equal(requests.length, 2, "a create writes the list index, then the LWT");
+      requests.length = 0;
+      const updated = await storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: created.etag });
+      assert.equal(requests.length, 1, `an update is one LWT: ${requests.join(" | ")}`);
+      requests.length = 0;
+      const fresh = cassandraStorage({ client, keyspace });
+      const stored = await fresh.read(key);
+      await fresh.write({ key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: stored!.etag });
+      assert.equal(requests.length, 2, "read, then one LWT");
+      assert.equal(updated.revision, 2);
+      assert.equal((await fresh.read(key))?.revision, 3);
+      await fresh.close();
+    } finally {
+      await storage.close();
+      await client.shutdown();
+    }
+  });
+
+  test("cassandra: an update whose etag was never read learns the revision by a serial read", async () => {
+    await ensureSchema();
+    const storage = cassandraStorage(storageOptions());
+    const other = cassandraStorage(storageOptions({ revisionCacheSize: 0 }));
+    try {
+      const key = { actorType: `cold-${uid()}`, actorId: "1", stateName: "s" };
+      const first = await storage.write({ key, value: bytes(0), etag: crypto.randomUUID(), expectedEtag: null });
+      const second = await other.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: first.etag });
+      assert.equal(second.revision, 2);
+      await assert.rejects(
+        other.write({ key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: first.etag }),
+        { code: "STATE_CONFLICT", actualEtag: second.etag },
+      );
+    } finally {
+      await storage.close();
+      await other.close();
+    }
+  });
+
+  /** A client whose LWTs time out: before reaching the server, or after applying (a lost reply). */
+  function flakyClient(real: CassandraClient, mode: "before" | "after", times: number): CassandraClient {
+    let remaining = times;
+    const timeout = () => Object.assign(new Error("Server timeout during write query at consistency SERIAL"), {
+      name: "ResponseError",
+      code: 0x1100,
+      writeType: "CAS",
+    });
+    const isLwt = (query: string) => / IF /.test(query);
+    return {
+      async execute(query, params, options) {
+        if (!isLwt(query) || remaining <= 0) return real.execute(query, params, options);
+        remaining--;
+        if (mode === "after") await real.execute(query, params, options);
+        throw timeout();
+      },
+      async batch(queries, options) {
+        if (!queries.some((entry) => isLwt(entry.query)) || remaining <= 0) return real.batch(queries, options);
+        remaining--;
+        if (mode === "after") await real.batch(queries, options);
+        throw timeout();
+      },
+      shutdown: () => real.shutdown(),
+    };
+  }
+
+  test("cassandra: an LWT timeout is settled by a serial read, never surfaced", async () => {
+    await ensureSchema();
+    const real = newClient();
+    try {
+      for (const mode of ["before", "after"] as const) {
+        const storage = cassandraStorage({ client: flakyClient(real, mode, 1000), keyspace, maxLwtAttempts: 3 });
+        const key = { actorType: `unknown-${uid()}`, actorId: "1", stateName: "s" };
+        const flaky = cassandraStorage({ client: flakyClient(real, mode, 1), keyspace });
+        const created = await flaky.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+        assert.equal(created.revision, 1, `create with a timeout ${mode} applying`);
+        const again = cassandraStorage({ client: flakyClient(real, mode, 1), keyspace });
+        const updated = await again.write({ key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: created.etag });
+        assert.equal(updated.revision, 2, `update with a timeout ${mode} applying`);
+        const deleting = cassandraStorage({ client: flakyClient(real, mode, 1), keyspace });
+        assert.equal(await deleting.delete({ key, expectedEtag: updated.etag }), true, `delete with a timeout ${mode} applying`);
+        // Persistent timeouts end in StorageUnavailableError with the driver error as cause.
+        const error = await storage.write({ key, value: bytes(3), etag: crypto.randomUUID(), expectedEtag: null }).then(
+          () => undefined,
+          (caught: Error & { code?: string; cause?: unknown }) => caught,
+        );
+        if (mode === "before") {
+          assert.equal(error?.code, "STORAGE_UNAVAILABLE");
+          assert.equal((error?.cause as { code?: number }).code, 0x1100);
+        } else {
+          assert.equal(error, undefined, "a write that applied before its timeout succeeds");
+        }
+
+        const events = cassandraEventStore({ client: flakyClient(real, mode, 1), keyspace });
+        const stream = `unknown-${uid()}`;
+        assert.equal((await events.append(stream, [{ type: "E", data: bytes(1) }, { type: "E", data: bytes(2) }], "no_stream")).nextVersion, 2);
+        const more = cassandraEventStore({ client: flakyClient(real, mode, 1), keyspace });
+        assert.equal((await more.append(stream, [{ type: "E", data: bytes(3) }], "any")).nextVersion, 3);
+        assert.equal(await more.version(stream), 3, `no duplicate events after a timeout ${mode} applying`);
+      }
+    } finally {
+      await real.shutdown();
+    }
+  });
+
+  test("cassandra: list skips deleted states and sweeps their old index entries", async () => {
+    await ensureSchema();
+    const client = newClient();
+    const storage = cassandraStorage({ client, keyspace, indexGraceMs: 0 });
+    try {
+      const actorType = `sweep-${uid()}`;
+      const written = [];
+      for (let index = 0; index < 6; index++) {
+        const key = { actorType, actorId: String(index), stateName: "s" };
+        written.push({ key, ...(await storage.write({ key, value: bytes(index), etag: crypto.randomUUID(), expectedEtag: null })) });
+      }
+      for (const { key, etag } of written.slice(0, 3)) await storage.delete({ key, expectedEtag: etag });
+      const page = await storage.list({ actorType, limit: 10 });
+      assert.deepEqual(page.keys.map((key) => key.actorId), ["3", "4", "5"]);
+      const index = await client.execute(
+        `SELECT actor_id FROM ${keyspace}.quark_state_by_type WHERE actor_type = ? AND bucket = 0`,
+        [actorType],
+        { prepare: true },
+      );
+      assert.deepEqual(index.rows.map((row) => row.actor_id), ["3", "4", "5"], "stale index entries were removed");
+      await assert.rejects(storage.list({ actorType, cursor: "not a cursor" }), RangeError);
+    } finally {
+      await storage.close();
+      await client.shutdown();
+    }
+  });
+
+  test("cassandra: LOCAL_SERIAL works for writes and appends", async () => {
+    await ensureSchema();
+    const storage = cassandraStorage(storageOptions({ serialConsistency: "LOCAL_SERIAL" }));
+    const events = cassandraEventStore(eventOptions({ serialConsistency: "LOCAL_SERIAL" }));
+    try {
+      const key = { actorType: `local-${uid()}`, actorId: "1", stateName: "s" };
+      const first = await storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      await assert.rejects(storage.write({ key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: null }), { code: "STATE_CONFLICT" });
+      assert.equal(await storage.delete({ key, expectedEtag: first.etag }), true);
+      const stream = `local-${uid()}`;
+      await events.append(stream, [{ type: "E", data: bytes(1) }], "no_stream");
+      await assert.rejects(events.append(stream, [{ type: "E", data: bytes(2) }], 0), { code: "EVENT_STORE_CONFLICT" });
+    } finally {
+      await storage.close();
+      await events.close();
+    }
+  });
+}
