@@ -236,8 +236,9 @@ function assertEtags(request: WriteRequest | DeleteRequest): void {
   }
 }
 
+// Matches documents without expiresAt and those expiring after `now`, in one predicate.
 function liveFilter(now: number): Filter<StateDocument> {
-  return { $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date(now) } }] };
+  return { expiresAt: { $not: { $lte: new Date(now) } } };
 }
 
 function isLive(document: StateDocument, now: number): boolean {
