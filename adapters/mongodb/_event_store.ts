@@ -77,6 +77,8 @@ const VERSION_DIGITS = 16;
 // One batch is one BSON document, capped at 16 MiB; leave room for names and field overhead.
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 256 * 1024;
 const PER_EVENT_OVERHEAD = 64;
+// Batch documents fetched by a read's first page, before it knows how large batches are.
+const FIRST_PAGE_BATCHES = 16;
 
 // Escaping keeps "/" out of the stream part, so one stream's ids never share a prefix with another's.
 function streamPrefix(stream: string): string {
@@ -222,14 +224,16 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
       // The first batch that can hold `from` is the first whose last version is at least `from`.
       let lower: { $gte: string } | { $gt: string } = { $gte: batchId(stream, from) };
       let expectedFirst: number | undefined;
+      // Pages are counted in batch documents; sizing them from the events per batch seen so
+      // far keeps a page near `pageSize` events whether batches hold one event or thousands.
+      let limit = Math.min(pageSize, FIRST_PAGE_BATCHES);
       while (true) {
         let page: BatchDocument[];
         try {
-          // Each batch holds at least one event, so a page of `pageSize` batches is at least `pageSize` events.
           page = await batches
             .find({ _id: { ...lower, $lt: streamUpperBound(stream) } })
             .sort({ _id: 1 })
-            .limit(pageSize)
+            .limit(limit)
             .toArray();
         } catch (error) {
           throw toQuarkError(DRIVER_NAME, "read", error);
@@ -245,7 +249,9 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
             yield { stream, version, type: event.type, data: bytesFromBson(event.data, `MongoDB event ${stream}@${version}`) };
           }
         }
-        if (page.length < pageSize) return;
+        if (page.length < limit) return;
+        const eventsPerBatch = page.reduce((total, batch) => total + batch.events.length, 0) / page.length;
+        limit = Math.max(1, Math.min(pageSize, Math.round(pageSize / eventsPerBatch)));
         lower = { $gt: page[page.length - 1]!._id };
       }
     },

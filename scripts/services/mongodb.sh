@@ -74,7 +74,7 @@ start() {
     echo "mongodb: port $PORT is taken by a process this script did not start" >&2
     exit 1
   fi
-  nohup java -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Xms64m -Xmx768m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  nohup java -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Xms64m -Xmx1g -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -cp "$JARS/*:$CLASSES" QuarkMongoServer "$HOST" "$PORT" >"$LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   service_wait_ready 60

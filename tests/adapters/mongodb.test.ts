@@ -116,6 +116,26 @@ if (url === undefined) {
     }
   });
 
+  test("mongodb: reads from inside a large batch, in pages, return each version once", async () => {
+    const events = mongoDbEventStore({ url: serverUrl, database });
+    try {
+      const stream = `batches-${uid()}`;
+      for (let batch = 0; batch < 10; batch++) {
+        const appended = Array.from({ length: 50 }, (_, index) => ({ type: "E", data: bytes(batch, index) }));
+        await events.append(stream, appended, batch * 50);
+      }
+      const versions: number[] = [];
+      for await (const event of events.read(stream, { fromVersion: 123, pageSize: 7 })) {
+        versions.push(event.version);
+        assert.deepEqual(event.data, bytes(Math.floor((event.version - 1) / 50), (event.version - 1) % 50));
+      }
+      assert.deepEqual(versions, Array.from({ length: 378 }, (_, index) => 123 + index));
+      assert.equal(await events.version(stream), 500);
+    } finally {
+      await events.close();
+    }
+  });
+
   test("mongodb: transactions are declared false on servers without them", async () => {
     const storage = mongoDbStorage({ url: serverUrl, database });
     try {
