@@ -1,0 +1,201 @@
+/**
+ * Cassandra benchmark: round trips per single-state conditional write, counted as CQL
+ * request frames on the wire (every driver connection goes through a counting TCP relay),
+ * and the latency of the adapter's conditional write next to the raw driver sending the
+ * equivalent LWT on the same server, in one run.
+ *
+ * Run: `set -a; . .services/cassandra/env; set +a; node --import tsx scripts/bench/cassandra.ts`
+ */
+import { createServer, connect, type Socket } from "node:net";
+import { Buffer } from "node:buffer";
+import cassandra from "cassandra-driver";
+import { type CassandraClient, cassandraStorage } from "../../adapters/cassandra/mod.ts";
+
+const contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
+if (contactPoints === undefined) {
+  console.log("SKIP cassandra bench: CASSANDRA_CONTACT_POINTS is not set (start it with scripts/services/cassandra.sh start)");
+  process.exit(0);
+}
+const [serverHost, serverPort] = contactPoints.split(",")[0]!.split(":") as [string, string];
+const localDataCenter = process.env.CASSANDRA_DC ?? "datacenter1";
+const keyspace = "quark_bench";
+const ROUNDS = 9;
+const WRITES_PER_ROUND = 200;
+const value = crypto.getRandomValues(new Uint8Array(64));
+
+// Native protocol v4 opcodes of requests (the driver does not speak v5).
+const OPCODES: Record<number, string> = {
+  0x01: "STARTUP", 0x05: "OPTIONS", 0x07: "QUERY", 0x09: "PREPARE", 0x0a: "EXECUTE", 0x0b: "REGISTER", 0x0d: "BATCH",
+};
+const frames = new Map<string, number>();
+const countFrom = () => {
+  let pending = Buffer.alloc(0);
+  return (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 9) {
+      const length = pending.readInt32BE(5);
+      if (pending.length < 9 + length) return;
+      const name = OPCODES[pending[4]!] ?? `0x${pending[4]!.toString(16)}`;
+      frames.set(name, (frames.get(name) ?? 0) + 1);
+      pending = pending.subarray(9 + length);
+    }
+  };
+};
+const relay = createServer((inbound: Socket) => {
+  const outbound = connect(Number(serverPort), serverHost);
+  const count = countFrom();
+  inbound.on("data", (chunk: Buffer) => {
+    count(chunk);
+    outbound.write(chunk);
+  });
+  outbound.on("data", (chunk: Buffer) => inbound.write(chunk));
+  inbound.on("close", () => outbound.destroy());
+  outbound.on("close", () => inbound.destroy());
+  inbound.on("error", () => outbound.destroy());
+  outbound.on("error", () => inbound.destroy());
+});
+await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+const relayPort = (relay.address() as { port: number }).port;
+
+// Peers are discovered at the server's own address; translate it back to the relay.
+// The typings declare AddressTranslator as an interface; the driver wants an instance of its class.
+const Translator = (cassandra.policies.addressResolution as unknown as { AddressTranslator: new () => Record<string, unknown> })
+  .AddressTranslator;
+const translator = new Translator();
+translator.translate = (_address: string, _port: number, callback: (endpoint: string) => void) =>
+  callback(`127.0.0.1:${relayPort}`);
+const client = new cassandra.Client({
+  contactPoints: [`127.0.0.1:${relayPort}`],
+  localDataCenter,
+  policies: { addressResolution: translator as never },
+});
+await client.connect();
+const db = client as unknown as CassandraClient;
+const storage = cassandraStorage({ client: db, keyspace, createSchema: true });
+await storage.ensureSchema();
+
+const requestCount = () => [...frames].filter(([name]) => name !== "OPTIONS").reduce((sum, [, count]) => sum + count, 0);
+const run = crypto.randomUUID().slice(0, 8);
+const actorType = `bench-${run}`;
+const buffer = Buffer.from(value);
+const lwt = { prepare: true, consistency: cassandra.types.consistencies.localQuorum, serialConsistency: cassandra.types.consistencies.serial };
+
+async function adapterRound(key: { actorType: string; actorId: string; stateName: string }, etag: string) {
+  for (let index = 0; index < WRITES_PER_ROUND; index++) {
+    const next = crypto.randomUUID();
+    await storage.write({ key, value, etag: next, expectedEtag: etag });
+    etag = next;
+  }
+  return etag;
+}
+
+// The plain LWT a hand-written client would send: check the etag, bump a revision it tracks.
+const rawUpdate = `UPDATE ${keyspace}.quark_state SET value = ?, etag = ?, revision = ? WHERE actor_type = ? AND actor_id = ? AND state_name = ? IF etag = ?`;
+async function rawRound(actorId: string, state: { etag: string; revision: number }): Promise<{ etag: string; revision: number }> {
+  for (let index = 0; index < WRITES_PER_ROUND; index++) {
+    const next = crypto.randomUUID();
+    const result = await client.execute(rawUpdate, [buffer, next, String(state.revision + 1), actorType, actorId, "s", state.etag], lwt);
+    if (!result.wasApplied()) throw new Error("raw LWT missed");
+    state = { etag: next, revision: state.revision + 1 };
+  }
+  return state;
+}
+
+// The adapter's exact statement sent by hand: what the TTL and expiry columns cost on the server.
+const sameStatement = `UPDATE ${keyspace}.quark_state USING TTL ? SET value = ?, etag = ?, revision = ?, expires_at = ? ` +
+  `WHERE actor_type = ? AND actor_id = ? AND state_name = ? IF etag = ? AND revision = ? AND expires_at > ?`;
+async function sameStatementRound(actorId: string, state: { etag: string; revision: number }): Promise<{ etag: string; revision: number }> {
+  for (let index = 0; index < WRITES_PER_ROUND; index++) {
+    const next = crypto.randomUUID();
+    const result = await client.execute(sameStatement, [
+      0, buffer, next, String(state.revision + 1), "9223372036854775807", actorType, actorId, "s",
+      state.etag, String(state.revision), String(Date.now()),
+    ], lwt);
+    if (!result.wasApplied()) throw new Error("raw same-statement LWT missed");
+    state = { etag: next, revision: state.revision + 1 };
+  }
+  return state;
+}
+
+async function timed(body: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await body();
+  return (performance.now() - started) / WRITES_PER_ROUND;
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function counted<T>(body: () => Promise<T>): Promise<{ result: T; requests: number; detail: string }> {
+  frames.clear();
+  const result = await body();
+  const detail = [...frames].filter(([name]) => name !== "OPTIONS").map(([name, count]) => `${name} ${count}`).join(", ");
+  return { result, requests: requestCount(), detail };
+}
+
+// Round trips of the other write shapes, each counted once on a fresh key.
+const createKey = { actorType, actorId: "create", stateName: "s" };
+const cold = cassandraStorage({ client: db, keyspace, revisionCacheSize: 0 });
+// Prepare every statement once, so the counts below are the steady state.
+const warmKey = { actorType, actorId: "warm", stateName: "s" };
+const warm = await storage.write({ key: warmKey, value, etag: crypto.randomUUID(), expectedEtag: null });
+await cold.write({ key: warmKey, value, etag: crypto.randomUUID(), expectedEtag: warm.etag });
+const create = await counted(() => storage.write({ key: createKey, value, etag: crypto.randomUUID(), expectedEtag: null }));
+const coldUpdate = await counted(() =>
+  cold.write({ key: createKey, value, etag: crypto.randomUUID(), expectedEtag: create.result.etag })
+);
+const conflict = await counted(() =>
+  storage.write({ key: createKey, value, etag: crypto.randomUUID(), expectedEtag: create.result.etag }).catch((error) => error)
+);
+
+const adapterKey = { actorType, actorId: "adapter", stateName: "s" };
+let adapterEtag: string = (await storage.write({ key: adapterKey, value, etag: crypto.randomUUID(), expectedEtag: null })).etag;
+type RowState = { etag: string; revision: number };
+let rawState: RowState = { etag: crypto.randomUUID(), revision: 1 };
+let sameState: RowState = { etag: crypto.randomUUID(), revision: 1 };
+for (const [actorId, state] of [["raw", rawState], ["same", sameState]] as const) {
+  await client.execute(
+    `INSERT INTO ${keyspace}.quark_state (actor_type, actor_id, state_name, value, etag, revision, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    [actorType, actorId, "s", buffer, state.etag, String(state.revision), "9223372036854775807"],
+    { prepare: true },
+  );
+}
+
+// Warm up every path (JIT, prepared statements), then count one adapter round exactly.
+adapterEtag = await adapterRound(adapterKey, adapterEtag);
+rawState = await rawRound("raw", rawState);
+sameState = await sameStatementRound("same", sameState);
+const update = await counted(() => adapterRound(adapterKey, adapterEtag));
+adapterEtag = update.result;
+
+const adapterTimes: number[] = [];
+const rawTimes: number[] = [];
+const sameTimes: number[] = [];
+const contenders: Array<() => Promise<void>> = [
+  async () => void adapterTimes.push(await timed(async () => (adapterEtag = await adapterRound(adapterKey, adapterEtag)))),
+  async () => void rawTimes.push(await timed(async () => (rawState = await rawRound("raw", rawState)))),
+  async () => void sameTimes.push(await timed(async () => (sameState = await sameStatementRound("same", sameState)))),
+];
+// Rotate who goes first each round, so no path always runs right after another's garbage.
+for (let round = 0; round < ROUNDS; round++) {
+  for (let index = 0; index < contenders.length; index++) await contenders[(round + index) % contenders.length]!();
+}
+
+const version = (await client.execute("SELECT release_version FROM system.local")).rows[0]?.release_version;
+const adapterMs = median(adapterTimes);
+const rawMs = median(rawTimes);
+const sameMs = median(sameTimes);
+console.log(`cassandra bench: Apache Cassandra ${version}, one node, ${process.release.name} ${process.version}`);
+console.log(`  conditional update (etag known), requests per write: ${(update.requests / WRITES_PER_ROUND).toFixed(2)} (${update.detail} over ${WRITES_PER_ROUND} writes)`);
+console.log(`  create-only write, requests: ${create.requests} (${create.detail}: list-index row, then the LWT)`);
+console.log(`  update with a cold revision cache, requests: ${coldUpdate.requests} (${coldUpdate.detail}: serial read, then the LWT)`);
+console.log(`  refused update (conflict), requests: ${conflict.requests} (${conflict.detail}); ${(conflict.result as Error).name}`);
+console.log(`  latency per conditional write, median of ${ROUNDS} rounds of ${WRITES_PER_ROUND}:`);
+console.log(`    adapter write                              ${adapterMs.toFixed(3)} ms`);
+console.log(`    raw driver, plain UPDATE … IF etag = ?     ${rawMs.toFixed(3)} ms`);
+console.log(`    raw driver, the adapter's exact statement  ${sameMs.toFixed(3)} ms`);
+console.log(`  ratio adapter / raw plain LWT: ${(adapterMs / rawMs).toFixed(2)}`);
+console.log(`  ratio adapter / raw same statement: ${(adapterMs / sameMs).toFixed(2)}`);
+
+await cold.close();
+await storage.close();
+await client.shutdown();
+relay.close();
