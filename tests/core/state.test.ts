@@ -83,9 +83,9 @@ test("a value from a newer schema version is refused", async () => {
 
 test("defineState rejects bad definitions", () => {
   assert.throws(() => defineState("", { schema: v.number(), initial: 0 }), TypeError);
-  assert.throws(() => defineState("x", { schema: {} as never, initial: 0 }), TypeError);
+  assert.throws(() => defineState("x", { schema: {} as never, initial: 0 as never }), TypeError);
   assert.throws(() => defineState("x", { schema: v.number(), initial: 0, version: 0 }), RangeError);
-  assert.throws(() => defineState("x", { schema: v.number(), initial: 0, version: 2, migrate: { 2: (n) => n } }), RangeError);
+  assert.throws(() => defineState("x", { schema: v.number(), initial: 0, version: 2, migrate: { 2: (n: number) => n } }), RangeError);
 });
 
 test("memory storage keeps bytes, not references", async () => {
