@@ -9,7 +9,18 @@
 import type { Collection, Db, Document, MongoClient, MongoClientOptions } from "mongodb";
 import { ConfigurationError, CorruptDataError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
 
-/** How the MongoDB adapters reach their server; shared by storage and event store options. */
+/**
+ * How the MongoDB adapters reach their server; shared by storage and event store options.
+ *
+ * @example A client made elsewhere, shared by storage and event store
+ * ```ts
+ * import { MongoClient } from "mongodb";
+ * import { mongoDbEventStore, mongoDbStorage, type MongoDbConnectionOptions } from "@quark/persistence/mongodb";
+ * const connection: MongoDbConnectionOptions = { client: new MongoClient("mongodb://127.0.0.1:27017"), database: "app" };
+ * const storage = mongoDbStorage(connection);
+ * const events = mongoDbEventStore(connection);
+ * ```
+ */
 export interface MongoDbConnectionOptions {
   /**
    * A connected or connectable `MongoClient`, a `Db`, or a function returning either. A

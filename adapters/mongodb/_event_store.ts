@@ -35,7 +35,15 @@ import {
   validateCollectionName,
 } from "./_connection.ts";
 
-/** Options for {@linkcode mongoDbEventStore}. */
+/**
+ * Options for {@linkcode mongoDbEventStore}.
+ *
+ * @example
+ * ```ts
+ * import type { MongoDbEventStoreOptions } from "@quark/persistence/mongodb";
+ * const options: MongoDbEventStoreOptions = { url: "mongodb://127.0.0.1:27017", eventsCollection: "ledger_events" };
+ * ```
+ */
 export interface MongoDbEventStoreOptions extends MongoDbConnectionOptions {
   /** The collection of event batches. Defaults to `"quark_events"`. */
   readonly eventsCollection?: string;
@@ -51,7 +59,18 @@ export interface MongoDbEventStoreOptions extends MongoDbConnectionOptions {
   readonly maxAnyRetries?: number;
 }
 
-/** A MongoDB {@linkcode EventStore}, with access to the database it uses. */
+/**
+ * A MongoDB {@linkcode EventStore}, with access to the database it uses.
+ *
+ * @example
+ * ```ts
+ * import { mongoDbEventStore } from "@quark/persistence/mongodb";
+ * const store = mongoDbEventStore({ url: "mongodb://127.0.0.1:27017" });
+ * const db = await store.getInstance();
+ * console.log(await db.collection("quark_events").countDocuments());
+ * await store.close();
+ * ```
+ */
 export interface MongoDbEventStore extends EventStore {
   /** Connects (if needed) and returns the database. */
   getInstance(): Promise<Db>;

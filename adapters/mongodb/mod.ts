@@ -47,7 +47,15 @@ import {
 export { mongoDbEventStore, type MongoDbEventStore, type MongoDbEventStoreOptions } from "./_event_store.ts";
 export type { MongoDbConnectionOptions } from "./_connection.ts";
 
-/** Options for {@linkcode mongoDbStorage}. */
+/**
+ * Options for {@linkcode mongoDbStorage}.
+ *
+ * @example
+ * ```ts
+ * import type { MongoDbStorageOptions } from "@quark/persistence/mongodb";
+ * const options: MongoDbStorageOptions = { url: "mongodb://127.0.0.1:27017", database: "app", transactions: false };
+ * ```
+ */
 export interface MongoDbStorageOptions extends MongoDbConnectionOptions {
   /** The collection that holds one document per state. Defaults to `"quark_state"`. */
   readonly collection?: string;
@@ -64,7 +72,18 @@ export interface MongoDbStorageOptions extends MongoDbConnectionOptions {
   readonly createIndexes?: boolean;
 }
 
-/** A MongoDB {@linkcode StateStorage}, with access to the database it uses. */
+/**
+ * A MongoDB {@linkcode StateStorage}, with access to the database it uses.
+ *
+ * @example Settling the capabilities before reading them
+ * ```ts
+ * import { mongoDbStorage } from "@quark/persistence/mongodb";
+ * const storage = mongoDbStorage({ url: "mongodb://127.0.0.1:27017" });
+ * const db = await storage.getInstance();
+ * console.log(db.databaseName, storage.capabilities.transactions);
+ * await storage.close();
+ * ```
+ */
 export interface MongoDbStateStorage extends StateStorage {
   /**
    * Connects (if needed) and returns the database. After it resolves,

@@ -35,7 +35,7 @@ install() {
   if [ ! -f "$JARS/.pom.sha" ] || [ "$(cat "$JARS/.pom.sha")" != "$(sha256sum <"$SRC/pom.xml")" ]; then
     rm -rf "$JARS"
     mkdir -p "$JARS"
-    mvn -q -B -f "$SRC/pom.xml" dependency:copy-dependencies -DoutputDirectory="$JARS"
+    mvn -q -B -Dstyle.color=never -f "$SRC/pom.xml" dependency:copy-dependencies -DoutputDirectory="$JARS"
     sha256sum <"$SRC/pom.xml" >"$JARS/.pom.sha"
   fi
   if [ ! -f "$CLASSES/QuarkMongoServer.class" ] || [ "$SRC/QuarkMongoServer.java" -nt "$CLASSES/QuarkMongoServer.class" ]; then
