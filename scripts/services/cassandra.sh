@@ -49,7 +49,9 @@ install() {
 }
 
 running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+  # The pid must still be our CassandraDaemon, not a process that reused the number.
+  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$(cat "$PIDFILE")/cmdline" 2>/dev/null | grep -q CassandraDaemon
 }
 
 ready() {
