@@ -340,16 +340,22 @@ export function cassandraStorage(options: CassandraStorageOptions): CassandraSto
         const cursor = page.pageState ? String(page.pageState) : undefined;
         if (page.rows.length === 0) return { keys: [], cursor };
         // The index may name states that were deleted or expired since; keep only live ones.
+        // One query over the page's actors; an actor's partition holds only its few states.
         const ids = [...new Set(page.rows.map((row) => String(row.actor_id)))];
-        const names = [...new Set(page.rows.map((row) => String(row.state_name)))];
-        const states = await db.execute(
-          `SELECT actor_id, state_name, expires_at FROM ${table} WHERE actor_type = ? AND actor_id IN ? AND state_name IN ?`,
-          [request.actorType, ids, names],
-          read,
-        );
+        const states: CassandraRow[] = [];
+        let statesPage: string | undefined;
+        do {
+          const result = await db.execute(
+            `SELECT actor_id, state_name, expires_at FROM ${table} WHERE actor_type = ? AND actor_id IN ?`,
+            [request.actorType, ids],
+            { ...read, pageState: statesPage },
+          );
+          states.push(...result.rows);
+          statesPage = result.pageState ? String(result.pageState) : undefined;
+        } while (statesPage !== undefined);
         const now = Date.now();
         const live = new Set<string>();
-        for (const row of states.rows) {
+        for (const row of states) {
           const expiresAt = parseExpiresAt(row.expires_at);
           if (expiresAt === null || expiresAt > now) live.add(JSON.stringify([row.actor_id, row.state_name]));
         }
