@@ -30,6 +30,14 @@ export interface CassandraQueryOptions {
 /**
  * The structural shape of a `cassandra-driver` `Client` that the adapter needs, so that its
  * types do not depend on the driver's.
+ *
+ * @example Passing a driver client
+ * ```ts ignore
+ * import cassandra from "cassandra-driver";
+ * import { cassandraStorage, type CassandraClient } from "@quark/persistence/cassandra";
+ * const client = new cassandra.Client({ contactPoints: ["127.0.0.1:9042"], localDataCenter: "datacenter1" });
+ * const storage = cassandraStorage({ client: client as unknown as CassandraClient });
+ * ```
  */
 export interface CassandraClient {
   execute(query: string, params?: readonly unknown[], options?: CassandraQueryOptions): Promise<CassandraResultSet>;
@@ -40,7 +48,17 @@ export interface CassandraClient {
   shutdown(): Promise<void>;
 }
 
-/** Schema management and the raw client, offered by the storage and the event store alike. */
+/**
+ * Schema management and the raw client, offered by the storage and the event store alike.
+ *
+ * @example Creating the schema at start-up
+ * ```ts ignore
+ * import { cassandraStorage } from "@quark/persistence/cassandra";
+ * const storage = cassandraStorage({ contactPoints: ["127.0.0.1:9042"], localDataCenter: "datacenter1" });
+ * await storage.ensureSchema();
+ * const client = await storage.getInstance();
+ * ```
+ */
 export interface CassandraManaged {
   /**
    * Creates the keyspace (with the configured replication) and the tables when missing.
@@ -51,7 +69,22 @@ export interface CassandraManaged {
   getInstance(): Promise<CassandraClient>;
 }
 
-/** How to reach Cassandra: a ready client, a factory, or contact points. */
+/**
+ * How to reach Cassandra (a ready client, a factory, or contact points), which keyspace to
+ * use, and how lightweight transactions behave. Shared by the storage and the event store.
+ *
+ * @example Three data centres, Paxos kept local
+ * ```ts ignore
+ * import { cassandraStorage } from "@quark/persistence/cassandra";
+ * const storage = cassandraStorage({
+ *   contactPoints: ["10.0.0.1:9042"],
+ *   localDataCenter: "eu-west",
+ *   keyspace: "app",
+ *   replication: { class: "NetworkTopologyStrategy", "eu-west": 3, "us-east": 3 },
+ *   serialConsistency: "LOCAL_SERIAL",
+ * });
+ * ```
+ */
 export interface CassandraConnectionOptions {
   /**
    * A connected `cassandra-driver` `Client`, or a function that makes one. A client passed
@@ -101,6 +134,16 @@ export interface CassandraConnectionOptions {
   readonly lwtMaxBackoffMs?: number;
 }
 
+/**
+ * A non-serial consistency level, by its CQL name.
+ *
+ * @example
+ * ```ts ignore
+ * import { cassandraEventStore, type ConsistencyName } from "@quark/persistence/cassandra";
+ * const consistency: ConsistencyName = "QUORUM";
+ * const store = cassandraEventStore({ contactPoints: ["127.0.0.1:9042"], localDataCenter: "datacenter1", consistency });
+ * ```
+ */
 export type ConsistencyName = "ONE" | "LOCAL_ONE" | "QUORUM" | "LOCAL_QUORUM" | "EACH_QUORUM" | "ALL";
 
 // Protocol values from the CQL native protocol specification (section 3, [consistency]).

@@ -30,7 +30,20 @@ import {
   toQuarkError,
 } from "./_driver.ts";
 
-/** Options for {@linkcode cassandraEventStore}. */
+/**
+ * Options for {@linkcode cassandraEventStore}.
+ *
+ * @example Own table names
+ * ```ts ignore
+ * import { cassandraEventStore } from "@quark/persistence/cassandra";
+ * const store = cassandraEventStore({
+ *   contactPoints: ["127.0.0.1:9042"],
+ *   localDataCenter: "datacenter1",
+ *   eventsTable: "ledger_events",
+ *   snapshotsTable: "ledger_snapshots",
+ * });
+ * ```
+ */
 export interface CassandraEventStoreOptions extends CassandraConnectionOptions {
   /** The events table. Defaults to `"quark_events"`. */
   readonly eventsTable?: string;
@@ -45,7 +58,16 @@ export interface CassandraEventStoreOptions extends CassandraConnectionOptions {
   readonly pageSize?: number;
 }
 
-/** An {@linkcode EventStore} on Cassandra, with schema management and the raw client. */
+/**
+ * An {@linkcode EventStore} on Cassandra, with schema management and the raw client.
+ *
+ * @example
+ * ```ts ignore
+ * import { cassandraEventStore, type CassandraEventStore } from "@quark/persistence/cassandra";
+ * const store: CassandraEventStore = cassandraEventStore({ contactPoints: ["127.0.0.1:9042"], localDataCenter: "datacenter1" });
+ * await store.ensureSchema();
+ * ```
+ */
 export interface CassandraEventStore extends EventStore, CassandraManaged {}
 
 /**

@@ -61,7 +61,16 @@ import {
 export type { CassandraClient, CassandraConnectionOptions, CassandraManaged, ConsistencyName } from "./_driver.ts";
 export { cassandraEventStore, type CassandraEventStore, type CassandraEventStoreOptions } from "./_event_store.ts";
 
-/** Options for {@linkcode cassandraStorage}. */
+/**
+ * Options for {@linkcode cassandraStorage}.
+ *
+ * @example Sharing one client with the event store
+ * ```ts ignore
+ * import { cassandraEventStore, cassandraStorage } from "@quark/persistence/cassandra";
+ * const storage = cassandraStorage({ contactPoints: ["127.0.0.1:9042"], localDataCenter: "datacenter1", table: "actor_state" });
+ * const events = cassandraEventStore({ client: await storage.getInstance() });
+ * ```
+ */
 export interface CassandraStorageOptions extends CassandraConnectionOptions {
   /** The state table. Defaults to `"quark_state"`. */
   readonly table?: string;
@@ -79,7 +88,16 @@ export interface CassandraStorageOptions extends CassandraConnectionOptions {
   readonly revisionCacheSize?: number;
 }
 
-/** A {@linkcode StateStorage} on Cassandra, with schema management and the raw client. */
+/**
+ * A {@linkcode StateStorage} on Cassandra, with schema management and the raw client.
+ *
+ * @example
+ * ```ts ignore
+ * import { cassandraStorage, type CassandraStorage } from "@quark/persistence/cassandra";
+ * const storage: CassandraStorage = cassandraStorage({ contactPoints: ["127.0.0.1:9042"], localDataCenter: "datacenter1" });
+ * await storage.ensureSchema();
+ * ```
+ */
 export interface CassandraStorage extends StateStorage, CassandraManaged {}
 
 const DEFAULT_PAGE_SIZE = 100;
