@@ -250,7 +250,12 @@ export function connector(options: CassandraConnectionOptions): Connection {
       contactPoints: [...options.contactPoints!],
       localDataCenter: options.localDataCenter,
     });
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.shutdown().catch(() => undefined);
+      throw error;
+    }
     return client;
   }
 

@@ -122,6 +122,49 @@ if (contactPoints === undefined) {
     }
   });
 
+  test("cassandra: transactions with last-write-wins, absent deletes and repeats", async () => {
+    await ensureSchema();
+    const storage = cassandraStorage(storageOptions());
+    const cold = cassandraStorage(storageOptions({ revisionCacheSize: 0 }));
+    try {
+      const actorType = `transact-${uid()}`;
+      const [one, two, three] = ["one", "two", "three"].map((stateName) => ({ actorType, actorId: "1", stateName }));
+      const [a, b] = await storage.transact([
+        { kind: "write", key: one!, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null },
+        { kind: "write", key: two!, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: null },
+      ]);
+      // A cold cache has to observe the rows serially before it can batch.
+      const [lww, removed] = await cold.transact([
+        { kind: "write", key: one!, value: bytes(3), etag: crypto.randomUUID(), lastWriteWins: true },
+        { kind: "delete", key: two!, lastWriteWins: true },
+      ]);
+      assert.equal(lww?.revision, 2);
+      assert.equal(removed, null);
+      assert.equal(await storage.read(two!), null);
+      const repeat = [
+        { kind: "write" as const, key: one!, value: bytes(4), etag: crypto.randomUUID(), expectedEtag: lww!.etag },
+        { kind: "delete" as const, key: three!, expectedEtag: crypto.randomUUID() },
+      ];
+      const first = await storage.transact(repeat);
+      const again = await storage.transact(repeat);
+      assert.deepEqual(again, first, "a repeated transaction succeeds without bumping revisions");
+      assert.equal((await storage.read(one!))?.revision, 3);
+      await assert.rejects(storage.transact([{ kind: "delete", key: one!, expectedEtag: null }]), { code: "STATE_CONFLICT" });
+      await assert.rejects(
+        storage.transact([
+          { kind: "write", key: two!, value: bytes(5), etag: crypto.randomUUID(), expectedEtag: null },
+          { kind: "write", key: one!, value: bytes(5), etag: crypto.randomUUID(), expectedEtag: a!.etag },
+        ]),
+        { code: "STATE_CONFLICT", actualEtag: first[0]!.etag },
+      );
+      assert.equal(await storage.read(two!), null, "nothing of the refused transaction was applied");
+      assert.ok(b);
+    } finally {
+      await storage.close();
+      await cold.close();
+    }
+  });
+
   test("cassandra: a dead server gives StorageUnavailableError naming the backend", async () => {
     const storage = cassandraStorage({ contactPoints: ["127.0.0.1:1"], localDataCenter, keyspace });
     const events = cassandraEventStore({ contactPoints: ["127.0.0.1:1"], localDataCenter, keyspace });
