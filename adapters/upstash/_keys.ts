@@ -1,0 +1,84 @@
+// The Redis key layout (documented in docs/backends/upstash.md). Every name is built from the
+// injective encodeKey pieces, with "{" and "}" escaped as well, so a hash tag always ends
+// where the layout says it does, whatever the actor type, id, state name or stream contains.
+
+import type { StateKey } from "../../src/storage/types.ts";
+import { decodeKey, encodeKey, encodeKeyPrefix } from "../../src/storage/keys.ts";
+import { ConfigurationError, CorruptDataError } from "../../src/errors.ts";
+
+/** What a key prefix may contain: no braces (they would start a hash tag), no glob characters. */
+const KEY_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * Checks a key prefix from options.
+ * @throws {ConfigurationError} When it is empty, too long, or has characters outside `[A-Za-z0-9_.:-]`.
+ */
+export function validateKeyPrefix(prefix: string): string {
+  if (typeof prefix !== "string" || !KEY_PREFIX.test(prefix)) {
+    throw new ConfigurationError(
+      `Upstash key prefix ${JSON.stringify(prefix)} is invalid: use 1 to 64 characters from A-Z, a-z, 0-9, "_", ".", ":" and "-"`,
+    );
+  }
+  return prefix;
+}
+
+function escapeBraces(encoded: string): string {
+  return encoded.replaceAll("{", "%7B").replaceAll("}", "%7D");
+}
+
+function unescapeBraces(escaped: string): string {
+  return escaped.replaceAll("%7B", "{").replaceAll("%7D", "}");
+}
+
+/** The Redis names behind one state. */
+export interface StateLocation {
+  /** The state's hash: `<prefix>:s:{<type>/<id>}/<state>`. */
+  readonly state: string;
+  /** The actor type's index sorted set: `<prefix>:i:<type>`. */
+  readonly index: string;
+  /** The state's member in that index: `<id>/<state>`. */
+  readonly member: string;
+  /** The hash tag, which decides the cluster slot: every state of one actor shares it. */
+  readonly slot: string;
+}
+
+/** Where one state lives. */
+export function locateState(prefix: string, key: StateKey): StateLocation {
+  const [type, id, state] = escapeBraces(encodeKey(key)).split("/") as [string, string, string];
+  return {
+    state: `${prefix}:s:{${type}/${id}}/${state}`,
+    index: `${prefix}:i:${type}`,
+    member: `${id}/${state}`,
+    slot: `${type}/${id}`,
+  };
+}
+
+/** The pieces `list` needs: the index, the start of state keys, and the escaped id prefix. */
+export function locateType(prefix: string, actorType: string, actorIdPrefix = ""): {
+  index: string;
+  stateBase: string;
+  idPrefix: string;
+  type: string;
+} {
+  const escaped = escapeBraces(encodeKeyPrefix(actorType, actorIdPrefix));
+  const slash = escaped.indexOf("/");
+  const type = escaped.slice(0, slash);
+  return {
+    index: `${prefix}:i:${type}`,
+    stateBase: `${prefix}:s:{${type}/`,
+    idPrefix: escaped.slice(slash + 1),
+    type,
+  };
+}
+
+/** Turns an index member back into the key it stands for. */
+export function decodeMember(type: string, member: string): StateKey {
+  if (member.split("/").length !== 2) throw new CorruptDataError(`Not an Upstash index member: ${JSON.stringify(member)}`);
+  return decodeKey(unescapeBraces(`${type}/${member}`));
+}
+
+/** The names behind one event stream; both share the stream's hash tag. */
+export function locateStream(prefix: string, stream: string): { events: string; snapshot: string } {
+  const tag = escapeBraces(stream.replaceAll("%", "%25"));
+  return { events: `${prefix}:e:{${tag}}`, snapshot: `${prefix}:e:{${tag}}:snapshot` };
+}
