@@ -224,6 +224,7 @@ export function cassandraStorage(options: CassandraStorageOptions): CassandraSto
     let observed: Map<string, Observed | null> | undefined;
     let unknownOutcome = false;
     let lastError: unknown;
+    const sent = new Map<string, Step>();
 
     for (let attempt = 1; attempt <= settings.maxLwtAttempts; attempt++) {
       if (attempt > 2) await backoff(attempt - 2, settings);
@@ -242,6 +243,17 @@ export function cassandraStorage(options: CassandraStorageOptions): CassandraSto
         if (conflict >= 0) {
           const op = operations[conflict]!;
           const actual = (plans[conflict] as { actualEtag: string | null }).actualEtag;
+          if (unknownOutcome && !provenUnapplied(op, observed?.get(op.key.stateName) ?? null, sent)) {
+            // Ours may have landed and been overwritten since; a conflict would invite a
+            // retry that applies the change twice, so say that the outcome is unknown.
+            throw new StorageUnavailableError(
+              DRIVER_NAME,
+              operation,
+              new Error("A lightweight transaction timed out and the state has changed since, so whether it was applied is unknown", {
+                cause: lastError,
+              }),
+            );
+          }
           throw new StateConflictError(op.key, op.lastWriteWins ? null : op.expectedEtag!, actual);
         }
         if (plans.some((plan) => plan.kind === "observe")) {
@@ -258,6 +270,7 @@ export function cassandraStorage(options: CassandraStorageOptions): CassandraSto
           });
         }
         await indexCreates(db, steps, indexed);
+        for (const step of steps) sent.set(step.operation.key.stateName, step);
         const statements = steps.map((step) => statementOf(step, now));
         const result = statements.length === 1
           ? await db.execute(statements[0]!.query, statements[0]!.params, lwt)
@@ -432,6 +445,21 @@ export function cassandraStorage(options: CassandraStorageOptions): CassandraSto
       // Best effort: a stale entry costs a lookup, never a wrong answer.
     }
   }
+}
+
+/**
+ * After a timed-out LWT, whether the row it found proves that the LWT never applied. Each
+ * revision number along one etag chain is written by exactly one writer, so a row at the
+ * very revision we tried to write (or, for a delete, the one after the etag we expected)
+ * was written by someone who won our slot. A higher revision, or an absent row, could
+ * equally follow our own write.
+ */
+function provenUnapplied(operation: TransactOperation, observed: Observed | null, sent: ReadonlyMap<string, Step>): boolean {
+  const step = sent.get(operation.key.stateName);
+  if (observed === null || observed.revision === undefined || step === undefined) return false;
+  if (operation.kind === "write") return observed.revision === step.revision;
+  const expected = step.basis.kind === "live" ? step.basis.revision : undefined;
+  return expected !== undefined && observed.revision === expected + 1;
 }
 
 /** Remembers which revision each etag was stored with; an etag never repeats, so entries never go stale. */

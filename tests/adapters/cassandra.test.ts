@@ -334,6 +334,57 @@ if (contactPoints === undefined) {
     }
   });
 
+  test("cassandra: after a timeout, a conflict is reported only when it is proven", async () => {
+    await ensureSchema();
+    const real = newClient();
+    const other = cassandraStorage({ client: real, keyspace });
+    try {
+      const key = { actorType: `proof-${uid()}`, actorId: "1", stateName: "s" };
+      const first = await other.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      // Another writer takes our slot (revision 2) while our LWT times out unapplied.
+      let interfere: (() => Promise<unknown>) | undefined = () =>
+        other.write({ key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: first.etag });
+      const racing: CassandraClient = {
+        async execute(query, params, options) {
+          if (/ IF /.test(query) && interfere) {
+            const run = interfere;
+            interfere = undefined;
+            const applied = await run();
+            throw Object.assign(new Error("Server timeout during write query"), { name: "ResponseError", code: 0x1100, writeType: "CAS", applied });
+          }
+          return real.execute(query, params, options);
+        },
+        batch: (queries, options) => real.batch(queries, options),
+        shutdown: async () => {},
+      };
+      const storage = cassandraStorage({ client: racing, keyspace });
+      await assert.rejects(
+        storage.write({ key, value: bytes(3), etag: crypto.randomUUID(), expectedEtag: first.etag }),
+        { code: "STATE_CONFLICT" },
+        "the row holds another writer's revision 2: ours never applied",
+      );
+      // Our LWT lands, then someone writes on top of it, then our reply times out.
+      const second = await other.read(key);
+      const ours = crypto.randomUUID();
+      interfere = async () => {
+        await real.execute(
+          `UPDATE ${keyspace}.quark_state SET etag = ?, revision = ? WHERE actor_type = ? AND actor_id = ? AND state_name = ? IF etag = ?`,
+          [ours, "3", key.actorType, key.actorId, key.stateName, second!.etag],
+          { prepare: true },
+        );
+        await other.write({ key, value: bytes(9), etag: crypto.randomUUID(), lastWriteWins: true });
+      };
+      await assert.rejects(
+        storage.write({ key, value: bytes(4), etag: ours, expectedEtag: second!.etag }),
+        { code: "STORAGE_UNAVAILABLE" },
+        "revision 4 could follow our own write: the outcome is unknown, not a conflict",
+      );
+    } finally {
+      await other.close();
+      await real.shutdown();
+    }
+  });
+
   test("cassandra: list skips deleted states and sweeps their old index entries", async () => {
     await ensureSchema();
     const client = newClient();
