@@ -2,9 +2,11 @@
 # and LOG, and defining a `ready` function that probes the server for real. (It ends in
 # .bash, not .sh, so orchestrators that run every scripts/services/*.sh skip it.)
 
-# Whether the process whose pid this script recorded is alive.
+# Whether the process whose pid this script recorded is alive. When PROCESS_MATCH is set, its
+# command line must also contain that text, so a pid reused by another process does not count.
 service_running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null || return 1
+  [ -z "${PROCESS_MATCH:-}" ] || tr '\0' ' ' <"/proc/$(cat "$PIDFILE")/cmdline" 2>/dev/null | grep -qF -- "$PROCESS_MATCH"
 }
 
 # Waits until `ready` succeeds, the process dies, or $1 seconds pass; prints the start-up time.

@@ -23,6 +23,10 @@ HOST=127.0.0.1
 PORT=9042
 VERSION="$(sed -n 's:.*<version>\(5\.0\.[0-9]*\)</version>.*:\1:p' "$HERE/pom.xml" | head -n1)"
 START_TIMEOUT="${CASSANDRA_START_TIMEOUT:-180}"
+NAME=cassandra
+PROCESS_MATCH=org.apache.cassandra.service.CassandraDaemon
+# shellcheck source=scripts/services/_service.bash
+. "$ROOT/scripts/services/_service.bash"
 
 java17() {
   local candidate
@@ -35,7 +39,7 @@ java17() {
 
 install() {
   if ! java17 >/dev/null || ! command -v mvn >/dev/null 2>&1; then
-    echo "cassandra: installing openjdk-17-jre-headless and maven with apt-get" >&2
+    echo "cassandra: installing openjdk-17-jdk-headless and maven with apt-get" >&2
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null
   fi
@@ -48,14 +52,9 @@ install() {
   touch "$JARS/.complete-$VERSION"
 }
 
-running() {
-  # The pid must still be our CassandraDaemon, not a process that reused the number.
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$(cat "$PIDFILE")/cmdline" 2>/dev/null | grep -q CassandraDaemon
-}
-
 ready() {
-  node "$HERE/probe.mjs" "$HOST" "$PORT" >/dev/null 2>&1
+  # A bare port check first, so the CQL probe (a node process) only runs once something listens.
+  (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null && node "$HERE/probe.mjs" "$HOST" "$PORT" >/dev/null 2>&1
 }
 
 write_env() {
@@ -67,12 +66,12 @@ ENV
 }
 
 start() {
-  if running && ready; then
+  if service_running && ready; then
     write_env
     echo "cassandra: already running (pid $(cat "$PIDFILE")) on $HOST:$PORT"
     return 0
   fi
-  if running; then
+  if service_running; then
     echo "cassandra: pid $(cat "$PIDFILE") is running but does not answer CQL yet; waiting for it" >&2
   else
     if ready; then
@@ -99,61 +98,14 @@ start() {
       >"$LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
   fi
-  local started=$SECONDS
-  until ready; do
-    if ! running; then
-      echo "cassandra: exited during start-up; last lines of $LOG:" >&2
-      tail -n 30 "$LOG" >&2
-      rm -f "$PIDFILE"
-      exit 1
-    fi
-    if (( SECONDS - started > START_TIMEOUT )); then
-      echo "cassandra: no CQL answer on $HOST:$PORT after ${START_TIMEOUT}s; see $LOG" >&2
-      exit 1
-    fi
-    sleep 1
-  done
+  service_wait_ready "$START_TIMEOUT"
   write_env
-  echo "cassandra: $(node "$HERE/probe.mjs" "$HOST" "$PORT") ready on $HOST:$PORT (pid $(cat "$PIDFILE")) after $(( SECONDS - started ))s"
-}
-
-stop() {
-  if ! running; then
-    rm -f "$PIDFILE"
-    echo "cassandra: not running"
-    return 0
-  fi
-  local pid
-  pid="$(cat "$PIDFILE")"
-  kill "$pid"
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "cassandra: pid $pid ignored SIGTERM for 30s; sending SIGKILL" >&2
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PIDFILE"
-  echo "cassandra: stopped (pid $pid)"
-}
-
-status() {
-  if running && ready; then
-    echo "cassandra: running (pid $(cat "$PIDFILE")) on $HOST:$PORT"
-  elif running; then
-    echo "cassandra: pid $(cat "$PIDFILE") is running but does not answer CQL"
-    return 1
-  else
-    echo "cassandra: not running"
-    return 1
-  fi
 }
 
 case "${1:-}" in
   install) install ;;
   start) start ;;
-  stop) stop ;;
-  status) status ;;
+  stop) service_stop 30 ;;
+  status) service_status ;;
   *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
 esac
