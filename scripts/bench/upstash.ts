@@ -1,7 +1,6 @@
 /**
  * Upstash benchmark: HTTP round trips per single-state conditional write, counted by wrapping
- * `fetch` (every SDK request goes through it), plus the scripts Redis ran per write (from
- * INFO commandstats), and the latency of the adapter's conditional write next to the raw
+ * `fetch` (every SDK request goes through it), and the latency of the adapter's conditional write next to the raw
  * `@upstash/redis` client sending the equivalent compare-and-set script with EVALSHA, and a
  * plain SET as the floor, on the same bridge and server, in one run.
  *
@@ -41,13 +40,6 @@ if (stored or '') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'e', ARGV[2])
 return 1`;
 const rawSha = await client.scriptLoad(RAW_CAS);
-
-async function scriptCalls(): Promise<number> {
-  const info = String(await client.exec(["INFO", "commandstats"]));
-  let calls = 0;
-  for (const match of info.matchAll(/cmdstat_(evalsha|eval):calls=(\d+)/g)) calls += Number(match[2]);
-  return calls;
-}
 
 async function adapterWrites(count: number): Promise<number[]> {
   const key = { actorType: "bench", actorId: crypto.randomUUID(), stateName: "s" };
@@ -98,17 +90,15 @@ await adapterWrites(100);
 await rawCasWrites(100);
 await rawSetWrites(100);
 
-// Round trips: requests and server-side script calls of conditional writes only.
+// Round trips: HTTP requests of conditional writes only (each carries one EVALSHA).
 const counted = 200;
 const key = { actorType: "bench", actorId: crypto.randomUUID(), stateName: "count" };
 let etag = (await storage.write({ key, value, etag: crypto.randomUUID(), expectedEtag: null })).etag;
-const scriptsBefore = await scriptCalls();
 const requestsBefore = requests;
 for (let i = 0; i < counted; i++) {
   etag = (await storage.write({ key, value, etag: crypto.randomUUID(), expectedEtag: etag })).etag;
 }
 const adapterRequests = requests - requestsBefore;
-const adapterScripts = (await scriptCalls()) - scriptsBefore;
 
 const rawBefore = requests;
 await rawCasWrites(counted);
@@ -127,7 +117,6 @@ for (let round = 0; round < ROUNDS; round++) {
 const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
 console.log(`upstash bench: ${url} (REST bridge in front of redis-server), ${ROUNDS} x ${WRITES_PER_ROUND} writes each, 64-byte values`);
 console.log(`round trips per single-state conditional write: ${(adapterRequests / counted).toFixed(2)} HTTP requests (${adapterRequests} for ${counted} writes; goal 1)`);
-console.log(`scripts run by Redis per conditional write: ${(adapterScripts / counted).toFixed(2)} (EVALSHA/EVAL calls from INFO commandstats)`);
 console.log(`raw driver EVALSHA compare-and-set: ${(rawRequests / counted).toFixed(2)} HTTP requests per write`);
 console.log(`adapter conditional write:        median ${fmt(median(adapter))}, mean ${fmt(mean(adapter))}`);
 console.log(`raw EVALSHA compare-and-set:      median ${fmt(median(rawCas))}, mean ${fmt(mean(rawCas))}`);

@@ -9,6 +9,25 @@ import { isQuarkError } from "../../src/errors.ts";
 const url = process.env.UPSTASH_REDIS_REST_URL;
 const token = process.env.UPSTASH_REDIS_REST_TOKEN;
 
+const bytes = (...values: number[]) => Uint8Array.from(values);
+const unique = (what: string) => `${what}-${crypto.randomUUID().slice(0, 8)}`;
+const raw = () => new Redis({ url: url!, token: token!, enableTelemetry: false, automaticDeserialization: false });
+
+/** Counts HTTP requests whose body mentions `marker`, so concurrent tests do not interfere. */
+async function countRequests<T>(marker: string, body: () => Promise<T>): Promise<{ result: T; requests: number }> {
+  const original = globalThis.fetch;
+  let requests = 0;
+  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+    if (typeof init?.body === "string" && init.body.includes(marker)) requests++;
+    return original(input, init);
+  }) as typeof fetch;
+  try {
+    return { result: await body(), requests };
+  } finally {
+    globalThis.fetch = original;
+  }
+}
+
 if (!url || !token) {
   const reason = "UPSTASH_REDIS_REST_URL is not set (start it with scripts/services/upstash.sh start)";
   console.log(`SKIP upstash: ${reason}`);
@@ -20,25 +39,6 @@ if (!url || !token) {
   const raceRetry = { baseDelayMs: 4, maxDelayMs: 600 };
   runStorageConformance(test, { name: "upstash", open: () => upstashStorage(connection), raceRetry });
   runEventStoreConformance(test, { name: "upstash", open: () => upstashEventStore(connection) });
-
-  const raw = () => new Redis({ url, token, enableTelemetry: false, automaticDeserialization: false });
-  const bytes = (...values: number[]) => Uint8Array.from(values);
-  const unique = (what: string) => `${what}-${crypto.randomUUID().slice(0, 8)}`;
-
-  /** Counts HTTP requests whose body mentions `marker`, so concurrent tests do not interfere. */
-  async function countRequests<T>(marker: string, body: () => Promise<T>): Promise<{ result: T; requests: number }> {
-    const original = globalThis.fetch;
-    let requests = 0;
-    globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
-      if (typeof init?.body === "string" && init.body.includes(marker)) requests++;
-      return original(input, init);
-    }) as typeof fetch;
-    try {
-      return { result: await body(), requests };
-    } finally {
-      globalThis.fetch = original;
-    }
-  }
 
   test("upstash: a conditional write is one HTTP round trip", async () => {
     const storage = upstashStorage(connection);
@@ -138,7 +138,7 @@ if (!url || !token) {
     }
     await assert.rejects(
       storage.write({ key, value: bytes(1), etag: "true", expectedEtag: "123" }),
-      (error: Error & { actualEtag?: unknown }) => isQuarkError(error, "STATE_CONFLICT") && error.actualEtag === "null",
+      (error: unknown) => isQuarkError(error, "STATE_CONFLICT") && (error as { actualEtag?: unknown }).actualEtag === "null",
     );
     const events = upstashEventStore({ client });
     const stream = unique("deserialize");
