@@ -52,4 +52,11 @@ export {
   type StateDefinitions,
   type StateHandles,
 } from "./src/actors/define_actor.ts";
+export {
+  defineEventSourcedActor,
+  type CommandHandler,
+  type CommandsAsHandlers,
+  type EventSourcedActorOptions,
+  type EventSourcedContext,
+} from "./src/events/define_event_sourced_actor.ts";
 export { createActorSystem, type ActorRef, type ActorRefOptions, type ActorSystem, type ActorSystemOptions } from "./src/actors/actor_system.ts";

@@ -1,18 +1,21 @@
 import type { ActorContext, ActorDefinition, Handler, SaveStatesOptions, StateDefinitions, StateHandles } from "./define_actor.ts";
 import type { StateStorage } from "../storage/types.ts";
+import type { EventStore } from "../events/types.ts";
 import type { ConflictPolicy, RetryOptions } from "../state/conflict.ts";
 import { backoff, retryOptionsOf } from "../state/conflict.ts";
 import { createStateHandle, type ManagedStateHandle } from "../state/state_handle.ts";
 import { createCodec, type Codec, type CodecOptions } from "../codec/codec.ts";
 import { createMailbox, type Mailbox } from "./mailbox.ts";
 import { resolveProviders, type StorageProviders } from "../storage/providers.ts";
-import { ActivationError, ActorSystemShutDownError, CapabilityError, StateConflictError } from "../errors.ts";
+import { ActivationError, ActorSystemShutDownError, CapabilityError, ConfigurationError, StateConflictError } from "../errors.ts";
 
 /** Options for {@linkcode createActorSystem}. */
 export interface ActorSystemOptions {
   /** One storage for every state, or named providers such as `{ default, cold }`. */
   readonly storage: StateStorage | StorageProviders;
-  /** Compression and encryption for stored values. */
+  /** Where event-sourced actors keep their streams and snapshots. */
+  readonly eventStore?: EventStore;
+  /** Compression and encryption for stored values and events. */
   readonly codec?: CodecOptions | Codec;
   /** Deactivate actors idle this long, in milliseconds. Defaults to 5 minutes; `Infinity` never. */
   readonly idleTimeoutMs?: number;
@@ -94,6 +97,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   const providers = resolveProviders(options.storage);
   const codec: Codec = options.codec && "decode" in options.codec ? options.codec : createCodec(options.codec ?? {});
   const activations = new Map<string, Activation>();
+  const definitionsByType = new Map<string, AnyActorDefinition>();
   let shutDown = false;
   const system: ActorSystem = { actor, get activeCount() { return activations.size; }, shutdown };
 
@@ -141,6 +145,11 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
       states: byProperty as StateHandles<StateDefinitions>,
       saveStates: (names, saveOptions) => saveStates(activation, names.map((name) => byProperty[name]!), saveOptions),
       system,
+      get eventStore(): EventStore {
+        if (!options.eventStore) throw new ConfigurationError("This actor system has no event store: pass eventStore to createActorSystem");
+        return options.eventStore;
+      },
+      codec,
     };
     return activation;
   }
@@ -254,6 +263,12 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   ): ActorRef<Handlers> {
     const definition = typedDefinition as unknown as AnyActorDefinition;
     if (typeof actorId !== "string") throw new TypeError(`Actor id must be a string, got ${typeof actorId}`);
+    // Two definitions under one type would share activations but not handlers or states.
+    const known = definitionsByType.get(definition.actorType);
+    if (known && known !== definition) {
+      throw new ConfigurationError(`Actor type ${JSON.stringify(definition.actorType)} is already used by another definition in this system`);
+    }
+    definitionsByType.set(definition.actorType, definition);
     for (const state of Object.values(definition.states)) providers.get(state.storage);
     const key = activationKey(definition.actorType, actorId);
     const ref: Record<string, (...args: unknown[]) => Promise<unknown>> = {};

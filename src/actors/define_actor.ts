@@ -2,6 +2,8 @@ import type { StateDefinition, StateValue } from "../state/define_state.ts";
 import type { StateHandle } from "../state/state_handle.ts";
 import type { ConflictPolicy } from "../state/conflict.ts";
 import type { ActorSystem } from "./actor_system.ts";
+import type { EventStore } from "../events/types.ts";
+import type { Codec } from "../codec/codec.ts";
 
 /** The states an actor declares, by the name its handlers use. */
 export type StateDefinitions = Readonly<Record<string, StateDefinition<any>>>;
@@ -33,6 +35,13 @@ export interface ActorContext<States extends StateDefinitions> {
   saveStates(names: ReadonlyArray<keyof States & string>, options?: SaveStatesOptions): Promise<void>;
   /** The system, for calling other actors. */
   readonly system: ActorSystem;
+  /**
+   * The system's event store.
+   * @throws {ConfigurationError} When the system was created without one.
+   */
+  readonly eventStore: EventStore;
+  /** The system's codec, for encoding values the way states are encoded. */
+  readonly codec: Codec;
 }
 
 /** A message handler: the context, then the caller's arguments. */
