@@ -12,6 +12,17 @@ import { join, relative } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name) => join(root, "node_modules", ".bin", name);
 
+// npm puts node_modules/.bin first on PATH, and the node24 package installs a `node` there,
+// so the machine's own Node is found on PATH without that folder.
+function machineNode() {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    const candidate = join(dir, "node");
+    if (!dir.includes("node_modules") && existsSync(candidate)) return candidate;
+  }
+  throw new Error("No Node.js found on PATH outside node_modules");
+}
+const node20 = machineNode();
+
 function findTests(dir) {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((entry) => {
@@ -28,7 +39,7 @@ const tooling = findTests(toolingDir);
 // Each runner: how to run files, and how to read its summary.
 const runners = {
   node20: {
-    command: process.execPath,
+    command: node20,
     args: (files) => ["--import", "tsx", "--test", "--test-reporter=spec", ...files],
     counts: nodeCounts,
   },
@@ -135,13 +146,14 @@ const results = [];
 for (const name of selected) {
   const runner = runners[name];
   if (!runner) throw new Error(`Unknown runtime ${name}; choose from ${Object.keys(runners).join(", ")}`);
-  console.log(`\n== ${name}: ${portable.length} test files`);
+  const version = spawnSync(runner.command, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0];
+  console.log(`\n== ${name} (${version}): ${portable.length} test files`);
   const { code, out } = await run(runner.command, runner.args(portable), env);
   results.push({ name, code, ...runner.counts(out) });
 }
 if (tooling.length && selected.includes("node20")) {
   console.log(`\n== tooling (node20): ${tooling.length} test files`);
-  const { code, out } = await run(process.execPath, runners.node20.args(tooling), env);
+  const { code, out } = await run(node20, runners.node20.args(tooling), env);
   results.push({ name: "tooling", code, ...nodeCounts(out) });
 }
 
