@@ -111,7 +111,8 @@ export interface UpstashStorageOptions extends UpstashConnectionOptions {
   readonly cluster?: boolean;
   /**
    * The largest value accepted, in bytes. Values travel as base64 (4/3 of their size), and
-   * Upstash limits request sizes per plan. Defaults to 768 KiB, which keeps a write under 1 MiB.
+   * Upstash caps one request at 10 MB on its Free and Pay-as-you-go plans. Defaults to
+   * 5 MiB, which keeps a write well under that cap.
    */
   readonly maxValueBytes?: number;
 }
@@ -134,7 +135,7 @@ const DRIVER_NAME = "upstash";
 const DEFAULT_KEY_PREFIX = "quark";
 const DEFAULT_LIST_LIMIT = 100;
 const DEFAULT_EVENT_PAGE_SIZE = 500;
-const DEFAULT_MAX_VALUE_BYTES = 768 * 1024;
+const DEFAULT_MAX_VALUE_BYTES = 5 * 1024 * 1024;
 const MAX_TRANSACTION_OPERATIONS = 1000;
 
 /** Resolves the client once, loading the SDK only when the adapter builds the client itself. */
