@@ -12,6 +12,11 @@ export interface SqlStatement {
   readonly text: string;
   /** The parameter values: strings, numbers, `Uint8Array`s or `null`. */
   readonly params: readonly SqlParam[];
+  /**
+   * Whether the text is one of an unbounded family (an append of n events has its own text
+   * for each n), so drivers that cache prepared statements per connection should not.
+   */
+  readonly oneOff?: boolean;
 }
 
 /** A bound parameter value. */

@@ -234,6 +234,7 @@ appended AS (
 )
 SELECT head.version, (SELECT count(*) FROM appended)${guardColumn} FROM head`,
     params,
+    oneOff: events.length > 16,
   };
 }
 

@@ -117,7 +117,7 @@ function encodeCursor(actorId: string, stateName: string): string {
 function decodeCursor(cursor: string): [string, string] {
   try {
     const parsed: unknown = JSON.parse(cursor);
-    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((part) => typeof part === "string")) {
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === "string" && typeof parsed[1] === "string") {
       return [parsed[0], parsed[1]];
     }
   } catch {

@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { SqlExecutor, SqlParam, SqlRow } from "../_sql/executor.ts";
+import type { SqlExecutor, SqlParam, SqlRow, SqlStatement } from "../_sql/executor.ts";
 import { resolveTables, type SqlTableOptions } from "../_sql/dialect.ts";
 import { POSTGRES_MAX_IDENTIFIER, postgresDialect } from "../_sql/postgres_dialect.ts";
 import { sqlStorage, type SqlStateStorage } from "../_sql/storage.ts";
@@ -27,7 +27,7 @@ import { ConfigurationError } from "../../src/errors.ts";
 /** The part of a postgres.js `Sql` instance this adapter uses, so a ready one can be passed in. */
 export interface PostgresJsClient {
   /** Runs one statement with parameters. */
-  unsafe(text: string, params?: unknown[]): { values(): PromiseLike<unknown[][]> };
+  unsafe(text: string, params?: unknown[], options?: { prepare?: boolean }): { values(): PromiseLike<unknown[][]> };
   /** Runs a callback inside one transaction. */
   begin<T>(callback: (sql: PostgresJsClient) => Promise<T>): PromiseLike<T>;
   /** Closes the pool. */
@@ -53,14 +53,16 @@ export interface PostgresOptions extends SqlTableOptions {
 const DRIVER_NAME = "postgres";
 
 function executorOver(client: PostgresJsClient, owned: boolean): SqlExecutor {
-  const run = (target: PostgresJsClient, text: string, params: readonly SqlParam[]) =>
-    Promise.resolve(target.unsafe(text, params as unknown[]).values()) as Promise<SqlRow[]>;
+  // `unsafe` does not prepare by default, and then postgres.js describes every statement in
+  // a round trip of its own before running it. Prepared, a write is one round trip.
+  const run = (target: PostgresJsClient, statement: SqlStatement) =>
+    Promise.resolve(target.unsafe(statement.text, statement.params as SqlParam[], { prepare: !statement.oneOff }).values()) as Promise<SqlRow[]>;
   return {
-    query: (statement) => run(client, statement.text, statement.params),
+    query: (statement) => run(client, statement),
     batch: (statements) =>
       Promise.resolve(client.begin(async (tx) => {
         const results: SqlRow[][] = [];
-        for (const statement of statements) results.push(await run(tx, statement.text, statement.params));
+        for (const statement of statements) results.push(await run(tx, statement));
         return results;
       })),
     close: async () => {
