@@ -33,6 +33,13 @@ export { encodeKey, encodeKeyPrefix, decodeKey } from "./src/storage/keys.ts";
 export { assertWritable, assertTransactable } from "./src/storage/guards.ts";
 export { memoryStorage, type MemoryStorageOptions } from "./src/storage/memory.ts";
 export { resolveProviders, type ProviderRegistry, type StorageProviders } from "./src/storage/providers.ts";
+export {
+  copyStates,
+  readThroughStorage,
+  type CopyReport,
+  type CopyStatesOptions,
+  type ReadThroughOptions,
+} from "./src/storage/migration.ts";
 export { memoryEventStore } from "./src/events/memory.ts";
 export { assertExpectedVersion, assertNewEvents } from "./src/events/guards.ts";
 export { serialize, deserialize } from "./src/codec/serializer.ts";

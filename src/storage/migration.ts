@@ -1,0 +1,150 @@
+import type { StateKey, StateStorage, StoredRecord } from "./types.ts";
+import { CapabilityError, isQuarkError } from "../errors.ts";
+
+/** Options for {@linkcode copyStates}. */
+export interface CopyStatesOptions {
+  /** The storage to read from; it needs `list`. */
+  readonly from: StateStorage;
+  /** The storage to write to. */
+  readonly to: StateStorage;
+  /** The actor types to copy. */
+  readonly actorTypes: readonly string[];
+  /** Keys per page while listing. Defaults to 100. */
+  readonly pageSize?: number;
+  /** The clock, for the remaining TTL of expiring values. Defaults to `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** What {@linkcode copyStates} did. */
+export interface CopyReport {
+  /** States written to the target. */
+  readonly copied: number;
+  /** States already in the target with the same etag: copied by an earlier run. */
+  readonly alreadyCopied: number;
+  /** States the target holds under another etag: written there since; left alone. */
+  readonly keptNewer: StateKey[];
+}
+
+/**
+ * Offline migration: copies every state of some actor types from one storage to another,
+ * bytes and etag unchanged. Each copy is a create-only write carrying the source etag, so
+ * running it again after an interruption copies only what is missing, and a state already
+ * changed in the target is never overwritten.
+ *
+ * @param options Source, target and actor types.
+ * @returns Counts of what was copied and what was left.
+ * @throws {CapabilityError} When the source cannot list keys.
+ *
+ * @example Moving accounts from memory to another storage
+ * ```ts
+ * import { copyStates, memoryStorage } from "@quark/persistence";
+ * const from = memoryStorage();
+ * const to = memoryStorage();
+ * const key = { actorType: "account", actorId: "42", stateName: "balance" };
+ * await from.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null });
+ * const report = await copyStates({ from, to, actorTypes: ["account"] });
+ * if (report.copied !== 1 || (await to.read(key))?.value[0] !== 1) throw new Error("not copied");
+ * ```
+ */
+export async function copyStates(options: CopyStatesOptions): Promise<CopyReport> {
+  const { from, to } = options;
+  if (!from.capabilities.list) throw new CapabilityError(from.name, "list", "copyStates needs to list the source");
+  const now = options.now ?? Date.now;
+  let copied = 0;
+  let alreadyCopied = 0;
+  const keptNewer: StateKey[] = [];
+  for (const actorType of options.actorTypes) {
+    let cursor: string | undefined;
+    do {
+      const page = await from.list({ actorType, cursor, limit: options.pageSize ?? 100 });
+      for (const key of page.keys) {
+        const record = await from.read(key);
+        if (!record) continue;
+        const outcome = await copyRecord(to, key, record, now());
+        if (outcome === "copied") copied++;
+        else if (outcome === "already") alreadyCopied++;
+        else if (outcome === "newer") keptNewer.push(key);
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+  return { copied, alreadyCopied, keptNewer };
+}
+
+type CopyOutcome = "copied" | "already" | "newer" | "expired";
+
+async function copyRecord(to: StateStorage, key: StateKey, record: StoredRecord, now: number): Promise<CopyOutcome> {
+  const ttlMs = record.expiresAt === undefined ? undefined : record.expiresAt - now;
+  if (ttlMs !== undefined && ttlMs <= 0) return "expired";
+  const existing = await to.read(key);
+  if (existing) return existing.etag === record.etag ? "already" : "newer";
+  try {
+    await to.write({ key, value: record.value, etag: record.etag, expectedEtag: null, ttlMs });
+    return "copied";
+  } catch (error) {
+    // Another writer created it between the read and the create-only write.
+    if (isQuarkError(error, "STATE_CONFLICT")) return "newer";
+    throw error;
+  }
+}
+
+/** Options for {@linkcode readThroughStorage}. */
+export interface ReadThroughOptions {
+  /** The new storage: every write goes here. */
+  readonly primary: StateStorage;
+  /** The old storage: read only when the primary has nothing, and cleaned up on delete. */
+  readonly fallback: StateStorage;
+}
+
+/**
+ * Lazy migration: reads from the new storage, and on a miss reads the old one and copies
+ * the state across (create-only, same etag) before returning it, so each state moves the
+ * first time it is used. Writes go to the new storage only; deletes remove the state from
+ * both, so the old copy can never come back. `list` and `transact` come from the primary
+ * and see only migrated states, so finish a migration with {@linkcode copyStates}.
+ *
+ * @param options The new and old storages.
+ * @returns A storage to hand to the actor system during the migration.
+ *
+ * @example
+ * ```ts
+ * import { memoryStorage, readThroughStorage } from "@quark/persistence";
+ * const older = memoryStorage();
+ * const newer = memoryStorage();
+ * const key = { actorType: "account", actorId: "7", stateName: "balance" };
+ * await older.write({ key, value: new Uint8Array([7]), etag: crypto.randomUUID(), expectedEtag: null });
+ * const storage = readThroughStorage({ primary: newer, fallback: older });
+ * if ((await storage.read(key))?.value[0] !== 7) throw new Error("not read through");
+ * if ((await newer.read(key))?.value[0] !== 7) throw new Error("not migrated");
+ * ```
+ */
+export function readThroughStorage(options: ReadThroughOptions): StateStorage {
+  const { primary, fallback } = options;
+
+  async function read(key: StateKey): Promise<StoredRecord | null> {
+    const found = await primary.read(key);
+    if (found) return found;
+    const old = await fallback.read(key);
+    if (!old) return null;
+    const outcome = await copyRecord(primary, key, old, Date.now());
+    return outcome === "expired" ? null : primary.read(key);
+  }
+
+  return {
+    name: `${primary.name} (reading through to ${fallback.name})`,
+    capabilities: primary.capabilities,
+    read,
+    write: (request) => primary.write(request),
+    async delete(request) {
+      // Bring the old copy across first, so the etag check sees it.
+      await read(request.key);
+      const deleted = await primary.delete(request);
+      await fallback.delete({ key: request.key, lastWriteWins: true });
+      return deleted;
+    },
+    list: (request) => primary.list(request),
+    transact: (operations) => primary.transact(operations),
+    // The wrapped storages belong to the caller, who closes them.
+    close: () => Promise.resolve(),
+  };
+}
