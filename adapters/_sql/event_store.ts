@@ -12,7 +12,7 @@ import { CorruptDataError, EventStoreConflictError, StorageUnavailableError } fr
 import type { SqlExecutor, SqlRow, SqlStatement } from "./executor.ts";
 import { toBytes, toNumber } from "./executor.ts";
 import type { SqlDialect, SqlTables } from "./dialect.ts";
-import { schemaOnce } from "./storage.ts";
+import { executorLifecycle } from "./lifecycle.ts";
 
 const DEFAULT_PAGE_SIZE = 500;
 /** How often an `"any"` append retries after losing a race before it gives up. */
@@ -54,37 +54,12 @@ function delay(ms: number): Promise<void> {
  */
 export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
   const { name, dialect, tables } = config;
-  let executor: Promise<SqlExecutor> | undefined;
-  let closed = false;
-
   function fail(operation: string, error: unknown): never {
     if (error instanceof EventStoreConflictError || error instanceof StorageUnavailableError) throw error;
     throw new StorageUnavailableError(name, operation, error);
   }
 
-  function open(): Promise<SqlExecutor> {
-    if (closed) return Promise.reject(new StorageUnavailableError(name, "open", new Error("The event store is closed")));
-    executor ??= config.executor().catch((error) => {
-      executor = undefined;
-      throw error;
-    });
-    return executor;
-  }
-
-  const ensureSchema = schemaOnce(async () => {
-    const sql = await open().catch((error) => fail("ensureSchema", error));
-    await sql.batch(dialect.eventSchema(tables)).catch((error) => fail("ensureSchema", error));
-  });
-
-  async function ready(operation: string): Promise<SqlExecutor> {
-    try {
-      const sql = await open();
-      if (config.autoCreateSchema) await ensureSchema();
-      return sql;
-    } catch (error) {
-      return fail(operation, error);
-    }
-  }
+  const { ready, ensureSchema, close } = executorLifecycle(name, config.executor, () => dialect.eventSchema(tables), config.autoCreateSchema, fail);
 
   // Each statement binds two parameters per event, so long batches are split into chunks that
   // run in one transaction; every chunk is guarded so that a mismatch rolls the whole back.
@@ -217,12 +192,6 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
       }
     },
     ensureSchema,
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      const pending = executor;
-      executor = undefined;
-      if (pending !== undefined) await (await pending.catch(() => undefined))?.close();
-    },
+    close,
   };
 }

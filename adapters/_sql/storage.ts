@@ -22,6 +22,7 @@ import { CorruptDataError, StateConflictError, StorageUnavailableError } from ".
 import type { SqlExecutor, SqlRow } from "./executor.ts";
 import { toBytes, toNumber, toOptionalNumber } from "./executor.ts";
 import type { DeleteOutcome, SqlDialect, SqlTables, WriteOutcome } from "./dialect.ts";
+import { executorLifecycle } from "./lifecycle.ts";
 
 const DEFAULT_PAGE_SIZE = 100;
 
@@ -61,21 +62,6 @@ export interface SqlStateStorage extends StateStorage {
 export function unavailable(name: string, operation: string, error: unknown): never {
   if (error instanceof StateConflictError || error instanceof StorageUnavailableError) throw error;
   throw new StorageUnavailableError(name, operation, error);
-}
-
-/**
- * Runs the dialect's schema statements once per instance; a failed attempt is retried on the
- * next call rather than remembered.
- */
-export function schemaOnce(run: () => Promise<void>): () => Promise<void> {
-  let pending: Promise<void> | undefined;
-  return () => {
-    pending ??= run().catch((error) => {
-      pending = undefined;
-      throw error;
-    });
-    return pending;
-  };
 }
 
 function decodeRecord(name: string, row: SqlRow): StoredRecord {
@@ -141,32 +127,13 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
     list: true,
     maxValueBytes: config.maxValueBytes,
   };
-  let executor: Promise<SqlExecutor> | undefined;
-  let closed = false;
-
-  function open(): Promise<SqlExecutor> {
-    if (closed) return Promise.reject(new StorageUnavailableError(name, "open", new Error("The storage is closed")));
-    executor ??= config.executor().catch((error) => {
-      executor = undefined;
-      throw error;
-    });
-    return executor;
-  }
-
-  const ensureSchema = schemaOnce(async () => {
-    const sql = await open().catch((error) => unavailable(name, "ensureSchema", error));
-    await sql.batch(dialect.stateSchema(tables)).catch((error) => unavailable(name, "ensureSchema", error));
-  });
-
-  async function ready(operation: string): Promise<SqlExecutor> {
-    try {
-      const sql = await open();
-      if (config.autoCreateSchema) await ensureSchema();
-      return sql;
-    } catch (error) {
-      return unavailable(name, operation, error);
-    }
-  }
+  const { ready, ensureSchema, close } = executorLifecycle(
+    name,
+    config.executor,
+    () => dialect.stateSchema(tables),
+    config.autoCreateSchema,
+    (operation, error) => unavailable(name, operation, error),
+  );
 
   async function readEtag(sql: SqlExecutor, key: StateKey): Promise<string | null | undefined> {
     try {
@@ -306,12 +273,6 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
         return unavailable(name, "purgeExpired", error);
       }
     },
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      const pending = executor;
-      executor = undefined;
-      if (pending !== undefined) await (await pending.catch(() => undefined))?.close();
-    },
+    close,
   };
 }
