@@ -26,7 +26,23 @@
  *
  * @module
  */
-export * from "./src/errors.ts";
+export {
+  ActivationError,
+  ActorSystemShutDownError,
+  CapabilityError,
+  ConfigurationError,
+  CorruptDataError,
+  DecryptionError,
+  EventStoreConflictError,
+  isQuarkError,
+  QuarkError,
+  type QuarkErrorCode,
+  StateConflictError,
+  StateValidationError,
+  StorageUnavailableError,
+  type ValidationIssue,
+  ValueTooLargeError,
+} from "./src/errors.ts";
 export type * from "./src/storage/types.ts";
 export type * from "./src/events/types.ts";
 export { encodeKey, encodeKeyPrefix, decodeKey } from "./src/storage/keys.ts";
