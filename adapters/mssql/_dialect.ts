@@ -97,7 +97,7 @@ CREATE TABLE ${state} (
   actor_type nvarchar(max) NOT NULL,
   actor_id nvarchar(max) NOT NULL,
   state_name nvarchar(max) NOT NULL,
-  value varbinary(max) NOT NULL,
+  [value] varbinary(max) NOT NULL,
   etag varchar(200) COLLATE Latin1_General_100_BIN2 NOT NULL,
   revision bigint NOT NULL,
   expires_at datetime2(3) NULL,
@@ -124,12 +124,12 @@ function eventSchema(tables: SqlTables): SqlStatement[] {
       text: `IF OBJECT_ID(${objectName(tables, tables.events)}, N'U') IS NULL
 CREATE TABLE ${table(tables, tables.events)} (
   stream_key varbinary(850) NOT NULL,
-  version bigint NOT NULL,
+  [version] bigint NOT NULL,
   stream nvarchar(max) NOT NULL,
-  type nvarchar(400) NOT NULL,
-  data varbinary(max) NOT NULL,
+  [type] nvarchar(400) NOT NULL,
+  [data] varbinary(max) NOT NULL,
   created_at datetime2(3) NOT NULL CONSTRAINT ${quote(`${tables.events}_created`)} DEFAULT SYSUTCDATETIME(),
-  CONSTRAINT ${quote(`${tables.events}_pk`)} PRIMARY KEY CLUSTERED (stream_key, version)
+  CONSTRAINT ${quote(`${tables.events}_pk`)} PRIMARY KEY CLUSTERED (stream_key, [version])
 );`,
       params: [],
     },
@@ -138,8 +138,8 @@ CREATE TABLE ${table(tables, tables.events)} (
 CREATE TABLE ${table(tables, tables.snapshots)} (
   stream_key varbinary(900) NOT NULL CONSTRAINT ${quote(`${tables.snapshots}_pk`)} PRIMARY KEY CLUSTERED,
   stream nvarchar(max) NOT NULL,
-  version bigint NOT NULL,
-  data varbinary(max) NOT NULL,
+  [version] bigint NOT NULL,
+  [data] varbinary(max) NOT NULL,
   saved_at datetime2(3) NOT NULL CONSTRAINT ${quote(`${tables.snapshots}_saved`)} DEFAULT SYSUTCDATETIME()
 );`,
       params: [],
@@ -152,7 +152,7 @@ function readState(tables: SqlTables, key: StateKey): SqlStatement {
   return {
     text: `${HEADER}
 DECLARE @key varbinary(900) = ${bind(stateKeyBytes(key))};
-SELECT s.value, s.etag, s.revision, ${EPOCH_MS("s.expires_at")} FROM ${table(tables, tables.state)} AS s WHERE s.key_bytes = @key AND ${ALIVE("s")};`,
+SELECT s.[value], s.etag, s.revision, ${EPOCH_MS("s.expires_at")} FROM ${table(tables, tables.state)} AS s WHERE s.key_bytes = @key AND ${ALIVE("s")};`,
     params,
   };
 }
@@ -170,14 +170,14 @@ DECLARE @ttl bigint = ${bind(request.ttlMs === undefined ? null : Math.ceil(requ
 DECLARE @expires datetime2(3) = CASE WHEN @ttl IS NULL THEN NULL ELSE DATEADD(millisecond, CAST(@ttl % 1000 AS int), DATEADD(second, CAST(@ttl / 1000 AS int), @now)) END;
 DECLARE @out TABLE (revision bigint, expires_at datetime2(3));
 DECLARE @outcome varchar(10), @revision bigint, @etag varchar(200), @stored_expires datetime2(3);`;
-  const insertColumns = "(key_bytes, actor_type, actor_id, state_name, value, etag, revision, expires_at)";
+  const insertColumns = "(key_bytes, actor_type, actor_id, state_name, [value], etag, revision, expires_at)";
   const insertValues = "(@key, @actor_type, @actor_id, @state_name, @value, @new_etag, 1, @expires)";
   let write: string;
   if (request.lastWriteWins) {
     write = `MERGE ${state} WITH (HOLDLOCK) AS s
-USING (SELECT @key AS key_bytes) AS source ON s.key_bytes = source.key_bytes
+USING (SELECT @key AS key_bytes) AS src ON s.key_bytes = src.key_bytes
 WHEN MATCHED AND s.etag <> @new_etag THEN
-  UPDATE SET value = @value, etag = @new_etag, expires_at = @expires, updated_at = @now,
+  UPDATE SET [value] = @value, etag = @new_etag, expires_at = @expires, updated_at = @now,
     revision = CASE WHEN ${ALIVE("s")} THEN s.revision + 1 ELSE 1 END
 WHEN NOT MATCHED THEN INSERT ${insertColumns} VALUES ${insertValues}
 OUTPUT inserted.revision, inserted.expires_at INTO @out;`;
@@ -185,14 +185,14 @@ OUTPUT inserted.revision, inserted.expires_at INTO @out;`;
     // HOLDLOCK makes MERGE hold a key-range lock from its check to its write, so two creators
     // cannot both see "not matched" (Microsoft documents MERGE alone as not safe for this).
     write = `MERGE ${state} WITH (HOLDLOCK) AS s
-USING (SELECT @key AS key_bytes) AS source ON s.key_bytes = source.key_bytes
+USING (SELECT @key AS key_bytes) AS src ON s.key_bytes = src.key_bytes
 WHEN MATCHED AND s.expires_at IS NOT NULL AND s.expires_at <= @now AND s.etag <> @new_etag THEN
-  UPDATE SET value = @value, etag = @new_etag, expires_at = @expires, updated_at = @now, revision = 1
+  UPDATE SET [value] = @value, etag = @new_etag, expires_at = @expires, updated_at = @now, revision = 1
 WHEN NOT MATCHED THEN INSERT ${insertColumns} VALUES ${insertValues}
 OUTPUT inserted.revision, inserted.expires_at INTO @out;`;
   } else {
     write = `DECLARE @expected varchar(200) = ${bind(request.expectedEtag)};
-UPDATE s SET value = @value, etag = @new_etag, revision = s.revision + 1, expires_at = @expires, updated_at = @now
+UPDATE s SET [value] = @value, etag = @new_etag, revision = s.revision + 1, expires_at = @expires, updated_at = @now
 OUTPUT inserted.revision, inserted.expires_at INTO @out
 FROM ${state} AS s
 WHERE s.key_bytes = @key AND s.etag = @expected AND ${ALIVE("s")};`;
@@ -295,13 +295,13 @@ END;`;
 DECLARE @stream_key varbinary(850) = ${streamKey}, @stream nvarchar(max) = ${streamName}, @expected bigint = ${expectedParam};
 DECLARE @head bigint, @inserted bigint = 0;
 BEGIN TRANSACTION;
-SELECT @head = COALESCE(MAX(e.version), 0) FROM ${eventsTable} AS e WITH (UPDLOCK, HOLDLOCK) WHERE e.stream_key = @stream_key;
+SELECT @head = COALESCE(MAX(e.[version]), 0) FROM ${eventsTable} AS e WITH (UPDLOCK, HOLDLOCK) WHERE e.stream_key = @stream_key;
 ${guardStep}
 IF @expected IS NULL OR @head = @expected
 BEGIN
-  INSERT INTO ${eventsTable} (stream_key, version, stream, type, data)
-  SELECT @stream_key, @head + batch.position, @stream, batch.type, batch.data
-  FROM (VALUES ${rows}) AS batch (position, type, data);
+  INSERT INTO ${eventsTable} (stream_key, [version], stream, [type], [data])
+  SELECT @stream_key, @head + batch.[position], @stream, batch.[type], batch.[data]
+  FROM (VALUES ${rows}) AS batch ([position], [type], [data]);
   SET @inserted = @@ROWCOUNT;
 END;
 COMMIT TRANSACTION;
@@ -313,8 +313,8 @@ SELECT @head, @inserted;`,
 function readEvents(tables: SqlTables, stream: string, fromVersion: number, limit: number): SqlStatement {
   return {
     text: `${HEADER}
-SELECT TOP (@p3) e.version, e.type, e.data FROM ${table(tables, tables.events)} AS e
-WHERE e.stream_key = CAST(@p1 AS varbinary(850)) AND e.version >= @p2 ORDER BY e.version;`,
+SELECT TOP (@p3) e.[version], e.[type], e.[data] FROM ${table(tables, tables.events)} AS e
+WHERE e.stream_key = CAST(@p1 AS varbinary(850)) AND e.[version] >= @p2 ORDER BY e.[version];`,
     params: [streamKeyBytes(stream), fromVersion, limit],
   };
 }
@@ -322,7 +322,7 @@ WHERE e.stream_key = CAST(@p1 AS varbinary(850)) AND e.version >= @p2 ORDER BY e
 function streamVersion(tables: SqlTables, stream: string): SqlStatement {
   return {
     text: `${HEADER}
-SELECT COALESCE(MAX(e.version), 0) FROM ${table(tables, tables.events)} AS e WHERE e.stream_key = CAST(@p1 AS varbinary(850));`,
+SELECT COALESCE(MAX(e.[version]), 0) FROM ${table(tables, tables.events)} AS e WHERE e.stream_key = CAST(@p1 AS varbinary(850));`,
     params: [streamKeyBytes(stream)],
   };
 }
@@ -333,9 +333,9 @@ function saveSnapshot(tables: SqlTables, stream: string, version: number, data: 
 DECLARE @stream_key varbinary(900) = @p1;
 MERGE ${table(tables, tables.snapshots)} WITH (HOLDLOCK) AS s
 USING (SELECT @stream_key AS stream_key) AS source ON s.stream_key = source.stream_key
-WHEN MATCHED AND s.version < @p3 THEN UPDATE SET version = @p3, data = @p4, saved_at = @now
-WHEN NOT MATCHED THEN INSERT (stream_key, stream, version, data) VALUES (@stream_key, @p2, @p3, @p4)
-OUTPUT 1;`,
+WHEN MATCHED AND s.[version] < @p3 THEN UPDATE SET [version] = @p3, [data] = @p4, saved_at = @now
+WHEN NOT MATCHED THEN INSERT (stream_key, stream, [version], [data]) VALUES (@stream_key, @p2, @p3, @p4)
+OUTPUT 1 AS saved;`,
     params: [streamKeyBytes(stream), stream, version, data],
   };
 }
@@ -343,7 +343,7 @@ OUTPUT 1;`,
 function loadSnapshot(tables: SqlTables, stream: string): SqlStatement {
   return {
     text: `${HEADER}
-SELECT s.version, s.data FROM ${table(tables, tables.snapshots)} AS s WHERE s.stream_key = CAST(@p1 AS varbinary(900));`,
+SELECT s.[version], s.[data] FROM ${table(tables, tables.snapshots)} AS s WHERE s.stream_key = CAST(@p1 AS varbinary(900));`,
     params: [streamKeyBytes(stream)],
   };
 }

@@ -48,7 +48,8 @@ install() {
   pg_bindir >/dev/null
 }
 
-as_postgres() { runuser -u postgres -- "$@"; }
+# From /, so the server user never needs to enter the checkout.
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 
 is_ready() {
   local bin
