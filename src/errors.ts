@@ -52,6 +52,8 @@ export class QuarkError extends Error {
   readonly code: QuarkErrorCode;
 
   /**
+   * Creates a `QuarkError`.
+   *
    * @param code The stable code.
    * @param message A sentence-case message without a trailing period.
    * @param options The underlying cause, if any.
@@ -113,6 +115,8 @@ export class StateConflictError extends QuarkError {
   readonly actualEtag: string | null | undefined;
 
   /**
+   * Creates a `StateConflictError`.
+   *
    * @param key The key whose write was refused.
    * @param expectedEtag The etag the writer expected.
    * @param actualEtag The stored etag, where known.
@@ -159,6 +163,8 @@ export class StateValidationError extends QuarkError {
   readonly target: string;
 
   /**
+   * Creates a `StateValidationError`.
+   *
    * @param target The state, event or snapshot name.
    * @param phase Whether the value was being written or read.
    * @param issues The schema's issues.
@@ -192,6 +198,8 @@ export class StorageUnavailableError extends QuarkError {
   readonly backend: string;
 
   /**
+   * Creates a `StorageUnavailableError`.
+   *
    * @param backend The backend's name, for the message.
    * @param operation What was being done.
    * @param cause The driver's error.
@@ -219,6 +227,8 @@ export class CapabilityError extends QuarkError {
   readonly capability: string;
 
   /**
+   * Creates a `CapabilityError`.
+   *
    * @param backend The backend's name.
    * @param capability The missing capability.
    * @param detail More about why, if any.
@@ -242,6 +252,8 @@ export class CapabilityError extends QuarkError {
  */
 export class ConfigurationError extends QuarkError {
   /**
+   * Creates a `ConfigurationError`.
+   *
    * @param message What is wrong.
    * @param options The underlying cause, if any.
    */
@@ -270,6 +282,8 @@ export class EventStoreConflictError extends QuarkError {
   readonly actualVersion: number | undefined;
 
   /**
+   * Creates a `EventStoreConflictError`.
+   *
    * @param stream The stream name.
    * @param expectedVersion What the appender expected.
    * @param actualVersion The stream's version, where known.
@@ -302,6 +316,8 @@ export class EventStoreConflictError extends QuarkError {
  */
 export class CorruptDataError extends QuarkError {
   /**
+   * Creates a `CorruptDataError`.
+   *
    * @param message What is wrong with the bytes.
    * @param options The underlying cause, if any.
    */
@@ -323,6 +339,8 @@ export class CorruptDataError extends QuarkError {
  */
 export class DecryptionError extends QuarkError {
   /**
+   * Creates a `DecryptionError`.
+   *
    * @param message What failed.
    * @param options The underlying cause, if any.
    */
@@ -349,6 +367,8 @@ export class ValueTooLargeError extends QuarkError {
   readonly limit: number;
 
   /**
+   * Creates a `ValueTooLargeError`.
+   *
    * @param backend The backend's name.
    * @param size The encoded size in bytes.
    * @param limit The backend's limit in bytes.
@@ -374,6 +394,8 @@ export class ValueTooLargeError extends QuarkError {
  */
 export class ActivationError extends QuarkError {
   /**
+   * Creates a `ActivationError`.
+   *
    * @param actorType The actor's type.
    * @param actorId The actor's id.
    * @param cause What went wrong.

@@ -40,11 +40,14 @@ export interface CassandraQueryOptions {
  * ```
  */
 export interface CassandraClient {
+  /** Runs one CQL statement with bound parameters. */
   execute(query: string, params?: readonly unknown[], options?: CassandraQueryOptions): Promise<CassandraResultSet>;
+  /** Runs several statements as one batch. */
   batch(
     queries: ReadonlyArray<{ query: string; params: readonly unknown[] }>,
     options?: CassandraQueryOptions,
   ): Promise<CassandraResultSet>;
+  /** Closes the client's connections. */
   shutdown(): Promise<void>;
 }
 

@@ -25,6 +25,8 @@ export interface DecodedValue {
 /** Turns values into stored bytes and back. */
 export interface Codec {
   /**
+   * Turns a value into stored bytes: serialize, then compress and encrypt as configured.
+   *
    * @param value The value to store.
    * @param schemaVersion The schema version to record in the envelope.
    * @param context What the bytes belong to (an encoded key or a stream); encryption binds

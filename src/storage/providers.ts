@@ -7,6 +7,8 @@ export type StorageProviders = Readonly<Record<string, StateStorage>>;
 /** Looks storages up by name. */
 export interface ProviderRegistry {
   /**
+   * Returns the storage registered under `name`.
+   *
    * @throws {ConfigurationError} When no storage has that name; there is never a fallback.
    */
   get(name: string): StateStorage;

@@ -3,6 +3,7 @@ import { isQuarkError, type QuarkErrorCode } from "../errors.ts";
 
 /** Thrown when a conformance check fails. */
 export class ConformanceFailure extends Error {
+  /** Creates a failure carrying what the check found. */
   constructor(message: string) {
     super(message);
     this.name = "ConformanceFailure";
