@@ -35,17 +35,23 @@ write_env() {
 start() {
   install
   mkdir -p "$SERVICE_DIR"
+  # upstash.sh starts Redis too; a lock keeps two concurrent starts from racing for the port.
+  exec 9>"$SERVICE_DIR/start.lock"
+  flock 9
   if service_running && ready; then
     write_env
     echo "redis: already running on $HOST:$PORT (pid $(cat "$PIDFILE"))"
     return 0
   fi
   if ready; then
-    echo "redis: port $PORT answers but not from the pid recorded in $PIDFILE; stop that server first" >&2
-    return 1
+    # Our server outlived its pid file (say .services/ was wiped): adopt it so stop works.
+    redis-cli -h "$HOST" -p "$PORT" info server | tr -d '\r' | sed -n 's/^process_id://p' >"$PIDFILE"
+    write_env
+    echo "redis: adopted the server already on $HOST:$PORT (pid $(cat "$PIDFILE"))"
+    return 0
   fi
   nohup redis-server --bind "$HOST" --port "$PORT" --protected-mode yes --save '' --appendonly no \
-    --daemonize no --dir "$SERVICE_DIR" --logfile "$LOG" >/dev/null 2>&1 &
+    --daemonize no --dir "$SERVICE_DIR" --logfile "$LOG" >/dev/null 2>&1 9>&- &
   echo $! >"$PIDFILE"
   service_wait_ready 30
   write_env

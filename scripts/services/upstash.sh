@@ -51,6 +51,8 @@ start() {
   install
   "$REDIS_SH" start
   mkdir -p "$SERVICE_DIR"
+  exec 9>"$SERVICE_DIR/start.lock"
+  flock 9
   if service_running && ready; then
     write_env
     echo "upstash: bridge already running on $HOST:$PORT (pid $(cat "$PIDFILE"))"
@@ -61,7 +63,7 @@ start() {
   bridge_token="$(token)"
   redis="$(redis_url)"
   UPSTASH_BRIDGE_TOKEN="$bridge_token" UPSTASH_BRIDGE_PORT="$PORT" UPSTASH_BRIDGE_HOST="$HOST" \
-    REDIS_URL="$redis" nohup node "$ROOT/scripts/services/upstash-bridge.mjs" >"$LOG" 2>&1 &
+    REDIS_URL="$redis" nohup node "$ROOT/scripts/services/upstash-bridge.mjs" >"$LOG" 2>&1 9>&- &
   echo $! >"$PIDFILE"
   service_wait_ready 30
   write_env
