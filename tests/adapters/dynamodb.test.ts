@@ -1,0 +1,252 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  DeleteTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  GetItemCommand,
+  PutItemCommand,
+  CreateTableCommand,
+} from "@aws-sdk/client-dynamodb";
+import { dynamoDbEventStore, dynamoDbStorage } from "../../adapters/dynamodb/mod.ts";
+import { runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { isQuarkError } from "../../src/errors.ts";
+
+const endpoint = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.DYNAMODB_ENDPOINT;
+
+if (endpoint === undefined || endpoint === "") {
+  const reason = "DYNAMODB_ENDPOINT is not set (start moto with scripts/services/moto.sh start)";
+  console.log(`SKIP dynamodb: ${reason}`);
+  test("dynamodb conformance", { skip: reason }, () => {});
+} else {
+  const clientConfig: DynamoDBClientConfig = {
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "quark-test", secretAccessKey: "quark-test" },
+  };
+  // One table per run and purpose, so a run never sees another's data and moto's
+  // per-transaction table copies stay small.
+  const run = crypto.randomUUID().slice(0, 8);
+  const stateTable = `quark_state_${run}`;
+  const eventTable = `quark_events_${run}`;
+  const admin = new DynamoDBClient(clientConfig);
+  const tablesReady = Promise.all([
+    dynamoDbStorage({ clientConfig, tableName: stateTable }).ensureTable(),
+    dynamoDbEventStore({ clientConfig, tableName: eventTable }).ensureTable(),
+  ]);
+
+  runStorageConformance(test, {
+    name: "dynamodb",
+    open: async () => {
+      await tablesReady;
+      return dynamoDbStorage({ clientConfig, tableName: stateTable });
+    },
+    // moto handles one request at a time, several milliseconds each here. With the default
+    // 40 ms ceiling, 64 writers offer far more attempts than it serves, queueing makes every
+    // read stale, and the race crawls; a wider ceiling lets one writer through at a time
+    // (measured: 3 increments/s at 40 ms, 8/s at 3 s).
+    raceRetry: { maxAttempts: 5000, baseDelayMs: 10, maxDelayMs: 3000 },
+  });
+  runEventStoreConformance(test, {
+    name: "dynamodb",
+    open: async () => {
+      await tablesReady;
+      return dynamoDbEventStore({ clientConfig, tableName: eventTable });
+    },
+  });
+
+  /** A client that counts HTTP requests, retries included (the deserialize step runs per attempt). */
+  function countingClient(): { client: DynamoDBClient; requests: () => number } {
+    const client = new DynamoDBClient(clientConfig);
+    let requests = 0;
+    client.middlewareStack.add((next) => (args) => {
+      requests++;
+      return next(args);
+    }, { step: "deserialize", name: "countRequests" });
+    return { client, requests: () => requests };
+  }
+
+  const key = (actorId: string, stateName = "s") => ({ actorType: `rt-${run}`, actorId, stateName });
+
+  test("dynamodb: each conditional write and delete is one HTTP round trip", async () => {
+    await tablesReady;
+    const { client, requests } = countingClient();
+    const storage = dynamoDbStorage({ client, tableName: stateTable });
+    const k = key(crypto.randomUUID());
+    const roundTrips = async (action: () => Promise<unknown>) => {
+      const before = requests();
+      await action().catch(() => {});
+      return requests() - before;
+    };
+    const create = { key: k, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null };
+    assert.equal(await roundTrips(() => storage.write(create)), 1, "create-only write");
+    assert.equal(await roundTrips(() => storage.write(create)), 1, "repeated create (lost reply)");
+    const update = { key: k, value: new Uint8Array([2]), etag: crypto.randomUUID(), expectedEtag: create.etag };
+    assert.equal(await roundTrips(() => storage.write(update)), 1, "conditional update");
+    // The conflict names the stored etag without a second request: DynamoDB returns the item.
+    const error = await storage.write({ ...update, etag: crypto.randomUUID() }).catch((caught) => caught);
+    assert.ok(isQuarkError(error, "STATE_CONFLICT"));
+    assert.equal((error as { actualEtag?: string }).actualEtag, update.etag);
+    assert.equal(await roundTrips(() => storage.write({ ...update, etag: crypto.randomUUID() })), 1, "refused write");
+    assert.equal(await roundTrips(() => storage.delete({ key: k, expectedEtag: update.etag })), 1, "conditional delete");
+    assert.equal(await roundTrips(() => storage.read(k)), 1, "read");
+    await storage.close();
+    client.destroy();
+  });
+
+  test("dynamodb: a repeated update keeps its revision", async () => {
+    await tablesReady;
+    const storage = dynamoDbStorage({ clientConfig, tableName: stateTable });
+    const k = key(crypto.randomUUID());
+    const first = await storage.write({ key: k, value: new Uint8Array([1]), etag: crypto.randomUUID(), lastWriteWins: true });
+    const again = { key: k, value: new Uint8Array([2]), etag: crypto.randomUUID(), lastWriteWins: true as const };
+    assert.equal((await storage.write(again)).revision, first.revision + 1);
+    assert.equal((await storage.write(again)).revision, first.revision + 1, "a repeated last-write-wins write");
+    assert.equal((await storage.read(k))?.revision, first.revision + 1);
+    await storage.close();
+  });
+
+  test("dynamodb: limits are enforced before anything is sent", async () => {
+    await tablesReady;
+    const { client, requests } = countingClient();
+    const storage = dynamoDbStorage({ client, tableName: stateTable });
+    const events = dynamoDbEventStore({ client, tableName: eventTable });
+    assert.equal(storage.capabilities.maxTransactionOperations, 100);
+    const tooMany = Array.from({ length: 101 }, (_, index) => ({
+      kind: "write" as const,
+      key: key("big", `s${index}`),
+      value: new Uint8Array([1]),
+      etag: crypto.randomUUID(),
+      expectedEtag: null,
+    }));
+    await assert.rejects(storage.transact(tooMany), (error) => isQuarkError(error, "CAPABILITY") && /limit is 100/.test(error.message));
+    await assert.rejects(
+      storage.write({ key: key("big"), value: new Uint8Array(400_001), etag: crypto.randomUUID(), expectedEtag: null }),
+      (error) => isQuarkError(error, "VALUE_TOO_LARGE"),
+    );
+    await assert.rejects(
+      storage.write({ key: key("x".repeat(1100)), value: new Uint8Array(1), etag: crypto.randomUUID(), expectedEtag: null }),
+      RangeError,
+    );
+    const hundred = Array.from({ length: 100 }, () => ({ type: "E", data: new Uint8Array(1) }));
+    await assert.rejects(events.append(`s-${run}`, hundred, "any"), (error) => isQuarkError(error, "CAPABILITY") && /99 events/.test(error.message));
+    assert.equal(requests(), 0, "no request was sent");
+    client.destroy();
+  });
+
+  test("dynamodb: the largest value fits beside the longest keys", async () => {
+    await tablesReady;
+    const storage = dynamoDbStorage({ clientConfig, tableName: stateTable });
+    // 1,024 bytes of sort key: escaped actor id, "/", state name.
+    const k = { actorType: "t".repeat(2048 - "state#".length), actorId: "i".repeat(1000), stateName: "n".repeat(23) };
+    const value = crypto.getRandomValues(new Uint8Array(65536));
+    const large = new Uint8Array(storage.capabilities.maxValueBytes);
+    for (let offset = 0; offset < large.length; offset += value.length) large.set(value.subarray(0, large.length - offset), offset);
+    const { etag } = await storage.write({ key: k, value: large, etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 60_000 });
+    const stored = await storage.read(k);
+    assert.equal(stored?.etag, etag);
+    assert.deepEqual(stored?.value, large);
+    const listed = await storage.list({ actorType: k.actorType, actorIdPrefix: "iii" });
+    assert.deepEqual(listed.keys, [k]);
+    await storage.close();
+  });
+
+  test("dynamodb: TTL is stored in epoch seconds for DynamoDB's own expiry", async () => {
+    await tablesReady;
+    const storage = dynamoDbStorage({ clientConfig, tableName: stateTable });
+    const k = key(crypto.randomUUID());
+    const before = Date.now();
+    await storage.write({ key: k, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 90_000 });
+    const expiresAt = (await storage.read(k))?.expiresAt ?? 0;
+    assert.ok(expiresAt >= before + 90_000 && expiresAt <= Date.now() + 90_000);
+    const raw = await admin.send(new GetItemCommand({ TableName: stateTable, Key: { pk: { S: `state#${k.actorType}` }, sk: { S: `${k.actorId}/s` } } }));
+    assert.equal(raw.Item?.ttl?.N, String(Math.ceil(expiresAt / 1000)));
+    const ttl = await admin.send(new DescribeTimeToLiveCommand({ TableName: stateTable }));
+    assert.equal(ttl.TimeToLiveDescription?.AttributeName, "ttl");
+    // A later write without TTL removes both attributes.
+    const stored = await storage.read(k);
+    await storage.write({ key: k, value: new Uint8Array([2]), etag: crypto.randomUUID(), expectedEtag: stored!.etag });
+    const after = await admin.send(new GetItemCommand({ TableName: stateTable, Key: { pk: { S: `state#${k.actorType}` }, sk: { S: `${k.actorId}/s` } } }));
+    assert.equal(after.Item?.ttl, undefined);
+    assert.equal(after.Item?.expiresAt, undefined);
+    await storage.close();
+  });
+
+  test("dynamodb: a malformed item reads as CorruptDataError", async () => {
+    await tablesReady;
+    const storage = dynamoDbStorage({ clientConfig, tableName: stateTable });
+    const k = key(crypto.randomUUID());
+    await admin.send(new PutItemCommand({
+      TableName: stateTable,
+      Item: { pk: { S: `state#${k.actorType}` }, sk: { S: `${k.actorId}/s` }, v: { S: "not bytes" }, etag: { S: "e" }, rev: { N: "1" } },
+    }));
+    await assert.rejects(storage.read(k), (error) => isQuarkError(error, "CORRUPT_DATA"));
+    await storage.close();
+  });
+
+  test("dynamodb: table names are validated and a missing table is named", async () => {
+    for (const tableName of ["ab", "quark; DROP", "quark state", "a".repeat(256), "täble"]) {
+      assert.throws(() => dynamoDbStorage({ clientConfig, tableName }), (error) => isQuarkError(error, "CONFIGURATION"));
+      assert.throws(() => dynamoDbEventStore({ clientConfig, tableName }), (error) => isQuarkError(error, "CONFIGURATION"));
+    }
+    const missing = dynamoDbStorage({ clientConfig, tableName: `missing_${run}` });
+    await assert.rejects(missing.read(key("1")), (error) => isQuarkError(error, "CONFIGURATION") && /ensureTable/.test(error.message));
+    await missing.close();
+  });
+
+  test("dynamodb: createTable makes the table on first use, once, even when racing", async () => {
+    const tableName = `quark_auto_${run}`;
+    const stores = Array.from({ length: 4 }, () => dynamoDbEventStore({ clientConfig, tableName, createTable: true }));
+    await Promise.all(stores.map((store, index) => store.append(`auto-${index}`, [{ type: "E", data: new Uint8Array([index]) }], "no_stream")));
+    assert.deepEqual(await Promise.all(stores.map((store, index) => store.version(`auto-${index}`))), [1, 1, 1, 1]);
+    await Promise.all(stores.map((store) => store.close()));
+    const wrong = `quark_wrong_${run}`;
+    await admin.send(new CreateTableCommand({
+      TableName: wrong,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+    }));
+    await assert.rejects(dynamoDbStorage({ clientConfig, tableName: wrong }).ensureTable(), (error) => isQuarkError(error, "CONFIGURATION"));
+    await admin.send(new DeleteTableCommand({ TableName: tableName }));
+    await admin.send(new DeleteTableCommand({ TableName: wrong }));
+  });
+
+  test("dynamodb: the server rolls back a cancelled transaction (moto wrapper sanity)", async () => {
+    await tablesReady;
+    // scripts/services/moto_serial.py replaces moto's whole-table rollback with a per-item
+    // one; here the first put applies before the second item's condition fails.
+    const { TransactWriteItemsCommand } = await import("@aws-sdk/client-dynamodb");
+    const first = { pk: { S: `rollback-${run}` }, sk: { S: crypto.randomUUID() } };
+    const second = { pk: { S: `rollback-${run}` }, sk: { S: crypto.randomUUID() } };
+    await admin.send(new PutItemCommand({ TableName: stateTable, Item: { ...second, n: { N: "1" } } }));
+    await assert.rejects(admin.send(new TransactWriteItemsCommand({
+      TransactItems: [
+        { Put: { TableName: stateTable, Item: { ...first, n: { N: "1" } } } },
+        { Update: { TableName: stateTable, Key: second, UpdateExpression: "SET n = :two", ConditionExpression: "n = :zero", ExpressionAttributeValues: { ":two": { N: "2" }, ":zero": { N: "0" } } } },
+      ],
+    })), (error: Error) => error.name === "TransactionCanceledException");
+    assert.equal((await admin.send(new GetItemCommand({ TableName: stateTable, Key: first, ConsistentRead: true }))).Item, undefined);
+    assert.equal((await admin.send(new GetItemCommand({ TableName: stateTable, Key: second, ConsistentRead: true }))).Item?.n?.N, "1");
+  });
+
+  test("dynamodb: a dead endpoint gives StorageUnavailableError", async () => {
+    const dead: DynamoDBClientConfig = {
+      ...clientConfig,
+      endpoint: "http://127.0.0.1:9",
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
+    };
+    const storage = dynamoDbStorage({ clientConfig: dead, tableName: stateTable });
+    const events = dynamoDbEventStore({ clientConfig: dead, tableName: eventTable });
+    const unavailable = (error: unknown) => isQuarkError(error, "STORAGE_UNAVAILABLE") && /dynamodb/.test((error as Error).message) && (error as Error).cause !== undefined;
+    await assert.rejects(storage.read(key("1")), unavailable);
+    await assert.rejects(storage.write({ key: key("1"), value: new Uint8Array(1), etag: crypto.randomUUID(), expectedEtag: null }), unavailable);
+    await assert.rejects(storage.list({ actorType: "t" }), unavailable);
+    await assert.rejects(events.append("s", [{ type: "E", data: new Uint8Array(1) }], "any"), unavailable);
+    await assert.rejects(events.version("s"), unavailable);
+    await storage.close();
+    await events.close();
+  });
+}
