@@ -59,26 +59,73 @@ export function toLibraryError(backend: string, operation: string, error: unknow
   return new StorageUnavailableError(backend, operation, cause);
 }
 
-/** Encodes bytes as base64, in chunks so large values do not overflow the argument stack. */
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const ENCODE = Uint8Array.from(ALPHABET, (char) => char.charCodeAt(0));
+const DECODE = new Int16Array(256).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
+const ascii = new TextDecoder();
+
+type Base64Native = {
+  toBase64?: (this: Uint8Array) => string;
+};
+const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array }).fromBase64;
+
+/**
+ * Encodes bytes as base64. Uses `Uint8Array.prototype.toBase64` where the runtime has it;
+ * elsewhere a table-driven encoder, since `btoa` over a binary string is slow for big values.
+ */
 export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let offset = 0; offset < bytes.length; offset += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
+  const native = (bytes as Base64Native).toBase64;
+  if (native !== undefined) return native.call(bytes);
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
+  let o = 0;
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o++] = ENCODE[n >> 18]!;
+    out[o++] = ENCODE[(n >> 12) & 63]!;
+    out[o++] = ENCODE[(n >> 6) & 63]!;
+    out[o++] = ENCODE[n & 63]!;
   }
-  return btoa(binary);
+  if (i < bytes.length) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8);
+    out[o++] = ENCODE[n >> 18]!;
+    out[o++] = ENCODE[(n >> 12) & 63]!;
+    out[o++] = i + 1 < bytes.length ? ENCODE[(n >> 6) & 63]! : 61;
+    out[o++] = 61;
+  }
+  return ascii.decode(out);
 }
 
-/** Decodes base64 written by {@linkcode toBase64}. */
+/**
+ * Decodes base64 written by {@linkcode toBase64}.
+ * @throws {CorruptDataError} When the text is not canonical base64.
+ */
 export function fromBase64(text: string): Uint8Array {
-  let binary: string;
-  try {
-    binary = atob(text);
-  } catch (error) {
-    throw new CorruptDataError("Stored Upstash value is not valid base64", { cause: error });
+  if (nativeFromBase64 !== undefined) {
+    try {
+      return nativeFromBase64(text);
+    } catch (error) {
+      throw new CorruptDataError("Stored Upstash value is not valid base64", { cause: error });
+    }
   }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  if (text.length % 4 !== 0) throw new CorruptDataError("Stored Upstash value is not valid base64");
+  const out = new Uint8Array((text.length / 4) * 3 - padding);
+  let o = 0;
+  for (let i = 0; i < text.length; i += 4) {
+    const last = i + 4 === text.length;
+    const a = DECODE[text.charCodeAt(i)] ?? -1;
+    const b = DECODE[text.charCodeAt(i + 1)] ?? -1;
+    const c = last && padding === 2 ? 0 : DECODE[text.charCodeAt(i + 2)] ?? -1;
+    const d = last && padding >= 1 ? 0 : DECODE[text.charCodeAt(i + 3)] ?? -1;
+    if ((a | b | c | d) < 0) throw new CorruptDataError("Stored Upstash value is not valid base64");
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = n >> 16;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+  }
+  return out;
 }
 
 /** A string a script returned, without its "~" guard. */

@@ -152,8 +152,10 @@ function clientLoader(options: UpstashConnectionOptions): () => Promise<ScriptCl
       return new Redis({
         url: options.url!,
         token: options.token!,
-        // Values are base64 text already; nothing should be JSON-parsed on the way back.
+        // Values are base64 text already and every other string is a JS string, so replies are
+        // valid UTF-8: no JSON parsing of results, and no second base64 layer on the wire.
         automaticDeserialization: false,
+        responseEncoding: false,
         enableTelemetry: false,
         ...(options.retry === undefined ? {} : { retry: options.retry }),
       }) as unknown as ScriptClient;

@@ -198,4 +198,32 @@ if (!url || !token) {
       (error) => isQuarkError(error, "STORAGE_UNAVAILABLE"),
     );
   });
+
+  test("upstash bridge: serves the REST protocol the SDK expects", async () => {
+    const call = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const response = await fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, ...headers },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const unauthorized = await fetch(url, { method: "POST", body: JSON.stringify(["PING"]) });
+    assert.equal(unauthorized.status, 401);
+    await unauthorized.body?.cancel();
+    const key = unique("bridge");
+    assert.deepEqual(await call("/", ["RPUSH", key, "a\u00e9", "b"]), { status: 200, body: { result: 2 } });
+    const base64 = { "Upstash-Encoding": "base64" };
+    assert.deepEqual(
+      await call("/pipeline", [["LRANGE", key, 0, -1], ["LLEN", key], ["GET", unique("absent")], ["EVALSHA", "0".repeat(40), 0]], base64),
+      { status: 200, body: [{ result: ["YcOp", "Yg=="] }, { result: 2 }, { result: null }, { error: "NOSCRIPT No matching script. Please use EVAL." }] },
+    );
+    const nested = await call("/", ["EVAL", "return {KEYS[1], {ARGV[1], 7}}", 1, key, "x"], base64);
+    assert.deepEqual(nested.body, { result: [btoa(key), ["eA==", 7]] });
+    const refused = await call("/", ["EVALSHA", "0".repeat(40), 0]);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error, "NOSCRIPT No matching script. Please use EVAL.");
+    assert.deepEqual(await call("/multi-exec", [["INCR", `${key}:n`], ["INCR", `${key}:n`]]), { status: 200, body: [{ result: 1 }, { result: 2 }] });
+    await raw().del(key, `${key}:n`);
+  });
 }
