@@ -8,7 +8,17 @@
 
 import type { StateKey } from "./storage/types.ts";
 
-/** The stable codes carried by {@linkcode QuarkError} subclasses. */
+/**
+ * The stable codes carried by {@linkcode QuarkError} subclasses.
+ *
+ * @example Reporting failures by code
+ * ```ts
+ * import { ConfigurationError, isQuarkError, type QuarkErrorCode } from "@quark/persistence";
+ * const codeOf = (error: unknown): QuarkErrorCode | "UNEXPECTED" => isQuarkError(error) ? error.code : "UNEXPECTED";
+ * if (codeOf(new ConfigurationError("No storage providers were configured")) !== "CONFIGURATION") throw new Error("wrong code");
+ * if (codeOf(new TypeError("boom")) !== "UNEXPECTED") throw new Error("plain errors carry no code");
+ * ```
+ */
 export type QuarkErrorCode =
   | "STATE_CONFLICT"
   | "STATE_VALIDATION"
@@ -138,7 +148,20 @@ export class StateConflictError extends QuarkError {
   }
 }
 
-/** One problem found by a schema, in Standard Schema form. */
+/**
+ * One problem found by a schema, in Standard Schema form.
+ *
+ * @example Where a value broke its schema
+ * ```ts
+ * import * as v from "valibot";
+ * import type { ValidationIssue } from "@quark/persistence";
+ * const schema = v.object({ cents: v.pipe(v.number(), v.minValue(0)) });
+ * const result = await schema["~standard"].validate({ cents: -1 });
+ * const issues: readonly ValidationIssue[] = result.issues ?? [];
+ * const where = issues.map((issue) => issue.path?.map((part) => typeof part === "object" ? part.key : part).join("."));
+ * if (where.join() !== "cents") throw new Error(`unexpected issues: ${JSON.stringify(issues)}`);
+ * ```
+ */
 export interface ValidationIssue {
   /** What is wrong. */
   readonly message: string;
@@ -215,7 +238,7 @@ export class StorageUnavailableError extends QuarkError {
 /**
  * A feature was asked of a backend that does not support it. It is never silently ignored.
  *
- * @example
+ * @example Naming the missing capability
  * ```ts
  * import { CapabilityError } from "@quark/persistence";
  * const error = new CapabilityError("memory", "ttl");
@@ -243,7 +266,7 @@ export class CapabilityError extends QuarkError {
 /**
  * The configuration is wrong: an unknown provider name, a bad table name, a missing key.
  *
- * @example
+ * @example A configuration mistake
  * ```ts
  * import { ConfigurationError } from "@quark/persistence";
  * const error = new ConfigurationError("Unknown storage provider \"cold\"");
@@ -266,7 +289,7 @@ export class ConfigurationError extends QuarkError {
 /**
  * An append found the stream at another version than expected.
  *
- * @example
+ * @example Reading the versions of a conflict
  * ```ts
  * import { EventStoreConflictError } from "@quark/persistence";
  * const error = new EventStoreConflictError("ledger-1", 3, 4);
@@ -307,7 +330,7 @@ export class EventStoreConflictError extends QuarkError {
 /**
  * Stored bytes could not be decoded: truncated, from another format, or tampered with.
  *
- * @example
+ * @example Bytes that are not a Quark envelope
  * ```ts
  * import { CorruptDataError } from "@quark/persistence";
  * const error = new CorruptDataError("Unknown envelope format 7");
@@ -330,7 +353,7 @@ export class CorruptDataError extends QuarkError {
 /**
  * Encrypted bytes failed authentication, or name a key id that is not configured.
  *
- * @example
+ * @example Bytes that fail authentication
  * ```ts
  * import { DecryptionError } from "@quark/persistence";
  * const error = new DecryptionError("Ciphertext failed authentication with key \"k1\"");
@@ -353,7 +376,7 @@ export class DecryptionError extends QuarkError {
 /**
  * An encoded value is larger than the backend accepts. Nothing was sent.
  *
- * @example
+ * @example Reading the size and the limit
  * ```ts
  * import { ValueTooLargeError } from "@quark/persistence";
  * const error = new ValueTooLargeError("dynamodb", 500_000, 400_000);
@@ -385,7 +408,7 @@ export class ValueTooLargeError extends QuarkError {
  * An actor failed to activate: loading its state or its `onActivate` hook threw. The call
  * that triggered activation fails with this error; the next call tries again.
  *
- * @example
+ * @example Naming the actor that failed
  * ```ts
  * import { ActivationError } from "@quark/persistence";
  * const error = new ActivationError("account", "42", new Error("database down"));
@@ -410,7 +433,7 @@ export class ActivationError extends QuarkError {
 /**
  * A call reached an actor system after `shutdown()`.
  *
- * @example
+ * @example Calls after shutdown
  * ```ts
  * import { ActorSystemShutDownError } from "@quark/persistence";
  * const error = new ActorSystemShutDownError();

@@ -9,7 +9,23 @@ import { createMailbox, type Mailbox } from "./mailbox.ts";
 import { resolveProviders, type StorageProviders } from "../storage/providers.ts";
 import { ActivationError, ActorSystemShutDownError, CapabilityError, ConfigurationError, StateConflictError } from "../errors.ts";
 
-/** Options for {@linkcode createActorSystem}. */
+/**
+ * Options for {@linkcode createActorSystem}.
+ *
+ * @example Named storages, an event store and encryption
+ * ```ts
+ * import { createActorSystem, memoryEventStore, memoryStorage, type ActorSystemOptions } from "@quark/persistence";
+ * const options: ActorSystemOptions = {
+ *   storage: { default: memoryStorage(), cold: memoryStorage() },
+ *   eventStore: memoryEventStore(),
+ *   codec: { compression: true, encryption: { keys: { k1: crypto.getRandomValues(new Uint8Array(32)) }, currentKeyId: "k1" } },
+ *   idleTimeoutMs: 30_000,
+ * };
+ * const system = createActorSystem(options);
+ * if (system.activeCount !== 0) throw new Error("nothing is active before the first call");
+ * await system.shutdown();
+ * ```
+ */
 export interface ActorSystemOptions {
   /** One storage for every state, or named providers such as `{ default, cold }`. */
   readonly storage: StateStorage | StorageProviders;
@@ -21,20 +37,81 @@ export interface ActorSystemOptions {
   readonly idleTimeoutMs?: number;
 }
 
-/** Options for one actor reference. */
+/**
+ * Options for one actor reference.
+ *
+ * @example A caller whose writes always win
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineActor, defineState, memoryStorage, type ActorRefOptions } from "@quark/persistence";
+ * const note = defineState("note", { schema: v.string(), initial: "" });
+ * const Board = defineActor("board", {
+ *   states: { note },
+ *   handlers: {
+ *     async write({ states }, text: string) {
+ *       states.note.value = text;
+ *       await states.note.save();
+ *       return states.note.value;
+ *     },
+ *   },
+ * });
+ * const storage = memoryStorage();
+ * const [a, b] = [createActorSystem({ storage }), createActorSystem({ storage })];
+ * await a.actor(Board, "b1").write("first");
+ * await b.actor(Board, "b1").write("second"); // saved behind a's back
+ * const admin: ActorRefOptions = { conflict: "last-write-wins" };
+ * if ((await a.actor(Board, "b1", admin).write("final")) !== "final") throw new Error("admin write lost");
+ * await a.shutdown();
+ * await b.shutdown();
+ * ```
+ */
 export interface ActorRefOptions {
   /** The conflict policy for every save made by calls through this reference. */
   readonly conflict?: ConflictPolicy<unknown>;
 }
 
-/** A typed reference: one method per handler, each returning a promise of its result. */
+/**
+ * A typed reference: one method per handler, each returning a promise of its result.
+ *
+ * @example Passing a typed reference around
+ * ```ts
+ * import { createActorSystem, defineActor, memoryStorage, type ActorContext, type ActorRef } from "@quark/persistence";
+ * const handlers = { greet: (_context: ActorContext<{}>, name: string) => `Hello, ${name}` };
+ * const Greeter = defineActor("greeter", { handlers });
+ * async function welcome(greeter: ActorRef<typeof handlers>): Promise<string> {
+ *   return await greeter.greet("Ada");
+ * }
+ * const system = createActorSystem({ storage: memoryStorage() });
+ * if ((await welcome(system.actor(Greeter, "g1"))) !== "Hello, Ada") throw new Error("wrong greeting");
+ * await system.shutdown();
+ * ```
+ */
 export type ActorRef<Handlers> = {
   readonly [Name in keyof Handlers]: Handlers[Name] extends (context: any, ...args: infer Args) => infer Result
     ? (...args: Args) => Promise<Awaited<Result>>
     : never;
 };
 
-/** A running set of actors. */
+/**
+ * A running set of actors.
+ *
+ * @example Shutting down refuses further calls
+ * ```ts
+ * import { createActorSystem, defineActor, isQuarkError, memoryStorage, type ActorSystem } from "@quark/persistence";
+ * const Echo = defineActor("echo", { handlers: { echo: (_context, text: string) => text } });
+ * const system: ActorSystem = createActorSystem({ storage: memoryStorage() });
+ * const echo = system.actor(Echo, "e1");
+ * await echo.echo("hi");
+ * if (system.activeCount !== 1) throw new Error("expected one active actor");
+ * await system.shutdown();
+ * try {
+ *   await echo.echo("late");
+ *   throw new Error("called after shutdown");
+ * } catch (error) {
+ *   if (!isQuarkError(error, "ACTOR_SHUT_DOWN")) throw error;
+ * }
+ * ```
+ */
 export interface ActorSystem {
   /**
    * Addresses one actor. It activates on its first call.

@@ -3,7 +3,20 @@ import { gunzip, gzip } from "./compression.ts";
 import { createKeyring, ENCRYPTION_IV_BYTES, type EncryptionOptions } from "./encryption.ts";
 import { CorruptDataError } from "../errors.ts";
 
-/** Options for {@linkcode createCodec}. */
+/**
+ * Options for {@linkcode createCodec}.
+ *
+ * @example Compressing large values and encrypting every value
+ * ```ts
+ * import { createCodec, type CodecOptions } from "@quark/persistence";
+ * const options: CodecOptions = {
+ *   compression: { minBytes: 256 },
+ *   encryption: { keys: { k1: crypto.getRandomValues(new Uint8Array(32)) }, currentKeyId: "k1" },
+ * };
+ * const bytes = await createCodec(options).encode("x".repeat(10_000), 1, "doc/1/body");
+ * if (bytes.length > 1_000) throw new Error("a repetitive value should compress");
+ * ```
+ */
 export interface CodecOptions {
   /**
    * Gzip values with `CompressionStream`: `true`, or the smallest serialized size in bytes
@@ -14,7 +27,18 @@ export interface CodecOptions {
   readonly encryption?: EncryptionOptions;
 }
 
-/** What {@linkcode Codec.decode} returns. */
+/**
+ * What {@linkcode Codec.decode} returns.
+ *
+ * @example Reading the schema version a value was written with
+ * ```ts
+ * import { createCodec, type DecodedValue } from "@quark/persistence";
+ * const codec = createCodec();
+ * const bytes = await codec.encode({ cents: 5 }, 3, "account/42/balance");
+ * const decoded: DecodedValue = await codec.decode(bytes, "account/42/balance");
+ * if (decoded.schemaVersion !== 3) throw new Error("schema version lost");
+ * ```
+ */
 export interface DecodedValue {
   /** The deserialized value, before any upcasting. */
   readonly value: unknown;
@@ -22,7 +46,24 @@ export interface DecodedValue {
   readonly schemaVersion: number;
 }
 
-/** Turns values into stored bytes and back. */
+/**
+ * Turns values into stored bytes and back.
+ *
+ * @example Encrypted bytes stay bound to their key
+ * ```ts
+ * import { createCodec, encodeKey, isQuarkError, type Codec } from "@quark/persistence";
+ * const codec: Codec = createCodec({ encryption: { keys: { k1: crypto.getRandomValues(new Uint8Array(32)) }, currentKeyId: "k1" } });
+ * const alice = encodeKey({ actorType: "account", actorId: "alice", stateName: "balance" });
+ * const bob = encodeKey({ actorType: "account", actorId: "bob", stateName: "balance" });
+ * const bytes = await codec.encode({ cents: 100 }, 1, alice);
+ * try {
+ *   await codec.decode(bytes, bob);
+ *   throw new Error("decoded under another key");
+ * } catch (error) {
+ *   if (!isQuarkError(error, "DECRYPTION")) throw error;
+ * }
+ * ```
+ */
 export interface Codec {
   /**
    * Turns a value into stored bytes: serialize, then compress and encrypt as configured.

@@ -1,6 +1,24 @@
 import { ConfigurationError, DecryptionError } from "../errors.ts";
 
-/** AES-GCM keys by id, and which one encrypts new writes. */
+/**
+ * AES-GCM keys by id, and which one encrypts new writes.
+ *
+ * @example A raw key and a CryptoKey, the newer one current
+ * ```ts
+ * import { createCodec, type EncryptionOptions } from "@quark/persistence";
+ * const encryption: EncryptionOptions = {
+ *   keys: {
+ *     "2025": crypto.getRandomValues(new Uint8Array(32)),
+ *     "2026": await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]),
+ *   },
+ *   currentKeyId: "2026",
+ * };
+ * const codec = createCodec({ encryption });
+ * const bytes = await codec.encode("secret", 1, "user/1/email");
+ * if (new TextDecoder().decode(bytes).includes("secret")) throw new Error("stored in the clear");
+ * if ((await codec.decode(bytes, "user/1/email")).value !== "secret") throw new Error("round trip failed");
+ * ```
+ */
 export interface EncryptionOptions {
   /**
    * Keys by id: raw 16-, 24- or 32-byte AES keys, or AES-GCM `CryptoKey`s. Keep old keys

@@ -15,7 +15,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * @returns The bytes.
  * @throws {TypeError} When the value holds functions, symbols or class instances.
  *
- * @example
+ * @example Dates, sets, bigints and undefined survive a round trip
  * ```ts
  * import { deserialize, serialize } from "@quark/persistence";
  * const value = { at: new Date(0), tags: new Set(["a"]), big: 10n, missing: undefined };
@@ -40,7 +40,7 @@ export function serialize(value: unknown): Uint8Array {
  * @returns The value.
  * @throws {CorruptDataError} When the bytes are not a serialized value.
  *
- * @example
+ * @example Reading a map back
  * ```ts
  * import { deserialize, serialize } from "@quark/persistence";
  * const back = deserialize(serialize(new Map([[1, "one"]]))) as Map<number, string>;

@@ -7,7 +7,45 @@ import { backoff, retryOptionsOf } from "../state/conflict.ts";
 import { createAggregate, type Aggregate } from "./aggregate.ts";
 import { isQuarkError } from "../errors.ts";
 
-/** What an event-sourced command handler receives besides its arguments. */
+/**
+ * What an event-sourced command handler receives besides its arguments.
+ *
+ * @example A command that checks the state before raising
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineEventSourcedActor, memoryEventStore, memoryStorage, type EventSourcedContext } from "@quark/persistence";
+ * const events = v.variant("type", [
+ *   v.object({ type: v.literal("Deposited"), cents: v.number() }),
+ *   v.object({ type: v.literal("Withdrawn"), cents: v.number() }),
+ * ]);
+ * const state = v.object({ balance: v.number() });
+ * type Wallet = EventSourcedContext<v.InferOutput<typeof state>, v.InferOutput<typeof events>>;
+ * async function withdraw(wallet: Wallet, cents: number): Promise<number> {
+ *   if (wallet.state.balance < cents) throw new RangeError(`Balance ${wallet.state.balance} is below ${cents}`);
+ *   await wallet.raise({ type: "Withdrawn", cents });
+ *   await wallet.commit();
+ *   return wallet.version;
+ * }
+ * const WalletActor = defineEventSourcedActor("wallet", {
+ *   events,
+ *   state,
+ *   initial: { balance: 0 },
+ *   apply: (current, event) => ({ balance: current.balance + (event.type === "Deposited" ? event.cents : -event.cents) }),
+ *   commands: {
+ *     async deposit(wallet, cents: number) {
+ *       await wallet.raise({ type: "Deposited", cents });
+ *       await wallet.commit();
+ *     },
+ *     withdraw,
+ *   },
+ * });
+ * const system = createActorSystem({ storage: memoryStorage(), eventStore: memoryEventStore() });
+ * const wallet = system.actor(WalletActor, "w1");
+ * await wallet.deposit(100);
+ * if ((await wallet.withdraw(30)) !== 2) throw new Error("expected stream version 2");
+ * await system.shutdown();
+ * ```
+ */
 export interface EventSourcedContext<State, Event> {
   /** The actor's type. */
   readonly actorType: string;
@@ -23,10 +61,66 @@ export interface EventSourcedContext<State, Event> {
   commit(): Promise<void>;
 }
 
-/** A command: the context, then the caller's arguments. */
+/**
+ * A command: the context, then the caller's arguments.
+ *
+ * @example A command written apart from its actor
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineEventSourcedActor, memoryEventStore, memoryStorage, type CommandHandler } from "@quark/persistence";
+ * type Cart = { items: string[] };
+ * type CartEvent = { type: "ItemAdded"; item: string };
+ * const addItem: CommandHandler<Cart, CartEvent> = async (cart, item: string) => {
+ *   await cart.raise({ type: "ItemAdded", item });
+ *   await cart.commit();
+ *   return cart.state.items.length;
+ * };
+ * const CartActor = defineEventSourcedActor("cart", {
+ *   events: v.object({ type: v.literal("ItemAdded"), item: v.string() }),
+ *   state: v.object({ items: v.array(v.string()) }),
+ *   initial: { items: [] },
+ *   apply: (cart, event) => ({ items: [...cart.items, event.item] }),
+ *   commands: { addItem },
+ * });
+ * const system = createActorSystem({ storage: memoryStorage(), eventStore: memoryEventStore() });
+ * if ((await system.actor(CartActor, "c1").addItem("book")) !== 1) throw new Error("item lost");
+ * await system.shutdown();
+ * ```
+ */
 export type CommandHandler<State, Event> = (context: EventSourcedContext<State, Event>, ...args: any[]) => unknown;
 
-/** Options for {@linkcode defineEventSourcedActor}. */
+/**
+ * Options for {@linkcode defineEventSourcedActor}.
+ *
+ * @example Snapshots, event upcasting and retries
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineEventSourcedActor, memoryEventStore, memoryStorage } from "@quark/persistence";
+ * const eventStore = memoryEventStore();
+ * const Counter = defineEventSourcedActor("counter", {
+ *   events: v.object({ type: v.literal("Incremented"), by: v.number() }),
+ *   eventVersion: 2,
+ *   // Version 1 events always added one.
+ *   migrateEvent: { 1: (old: { type: "Incremented" }) => ({ ...old, by: 1 }) },
+ *   state: v.object({ count: v.number() }),
+ *   initial: { count: 0 },
+ *   apply: (state, event) => ({ count: state.count + event.by }),
+ *   snapshotEvery: 2,
+ *   conflict: "retry",
+ *   commands: {
+ *     async add(counter, by: number) {
+ *       await counter.raise({ type: "Incremented", by });
+ *       await counter.commit();
+ *       return counter.state.count;
+ *     },
+ *   },
+ * });
+ * const system = createActorSystem({ storage: memoryStorage(), eventStore });
+ * for (const by of [1, 2, 3]) await system.actor(Counter, "c1").add(by);
+ * await system.shutdown();
+ * if ((await eventStore.loadSnapshot("counter/c1"))?.version !== 2) throw new Error("expected a snapshot at version 2");
+ * ```
+ */
 export interface EventSourcedActorOptions<
   EventSchema extends StandardSchemaV1,
   StateSchema extends StandardSchemaV1,
@@ -58,7 +152,35 @@ export interface EventSourcedActorOptions<
   readonly idleTimeoutMs?: number;
 }
 
-/** The actor handlers a command map turns into: the same arguments and results. */
+/**
+ * The actor handlers a command map turns into: the same arguments and results.
+ *
+ * @example Commands keep their arguments and results as handlers
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineEventSourcedActor, memoryEventStore, memoryStorage, type CommandsAsHandlers, type EventSourcedContext } from "@quark/persistence";
+ * type Tally = EventSourcedContext<{ count: number }, { type: "Counted" }>;
+ * const commands = {
+ *   async count(tally: Tally, times: number) {
+ *     for (let i = 0; i < times; i++) await tally.raise({ type: "Counted" });
+ *     await tally.commit();
+ *     return tally.state.count;
+ *   },
+ * };
+ * type TallyHandlers = CommandsAsHandlers<typeof commands>;
+ * const times: Parameters<TallyHandlers["count"]>[1] = 3;
+ * const TallyActor = defineEventSourcedActor("tally", {
+ *   events: v.object({ type: v.literal("Counted") }),
+ *   state: v.object({ count: v.number() }),
+ *   initial: { count: 0 },
+ *   apply: (tally) => ({ count: tally.count + 1 }),
+ *   commands,
+ * });
+ * const system = createActorSystem({ storage: memoryStorage(), eventStore: memoryEventStore() });
+ * if ((await system.actor(TallyActor, "t1").count(times)) !== 3) throw new Error("wrong count");
+ * await system.shutdown();
+ * ```
+ */
 export type CommandsAsHandlers<Commands> = {
   readonly [Name in keyof Commands]: Commands[Name] extends (context: any, ...args: infer Args) => infer Result
     ? (context: ActorContext<{}>, ...args: Args) => Result

@@ -6,7 +6,7 @@ import type { ExpectedVersion, NewEvent } from "./types.ts";
  * @param expected The expectation to check.
  * @throws {RangeError} When it is a number that is not a whole number of at least 0.
  *
- * @example
+ * @example Checking expectations before an append
  * ```ts
  * import { assertExpectedVersion } from "@quark/persistence";
  * assertExpectedVersion("no_stream");
@@ -26,7 +26,7 @@ export function assertExpectedVersion(expected: ExpectedVersion): void {
  * @param events The batch to check.
  * @throws {RangeError} When the batch is empty or an event has no type.
  *
- * @example
+ * @example Checking a batch before an append
  * ```ts
  * import { assertNewEvents } from "@quark/persistence";
  * assertNewEvents([{ type: "Opened", data: new Uint8Array() }]);

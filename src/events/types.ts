@@ -7,10 +7,43 @@
  * @module
  */
 
-/** What an append expects of the stream: its exact version, that it does not exist, or nothing. */
+/**
+ * What an append expects of the stream: its exact version, that it does not exist, or nothing.
+ *
+ * @example Optimistic appends
+ * ```ts
+ * import { isQuarkError, memoryEventStore, type ExpectedVersion } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * const data = new Uint8Array();
+ * const created: ExpectedVersion = "no_stream";
+ * await store.append("order-1", [{ type: "Placed", data }], created);
+ * await store.append("order-1", [{ type: "Paid", data }], 1);
+ * try {
+ *   await store.append("order-1", [{ type: "Cancelled", data }], 1);
+ *   throw new Error("a stale append was accepted");
+ * } catch (error) {
+ *   if (!isQuarkError(error, "EVENT_STORE_CONFLICT")) throw error;
+ * }
+ * await store.append("order-1", [{ type: "NoteAdded", data }], "any");
+ * if ((await store.version("order-1")) !== 3) throw new Error("expected version 3");
+ * ```
+ */
 export type ExpectedVersion = number | "no_stream" | "any";
 
-/** An event to append. `data` is opaque bytes; the core encodes it. */
+/**
+ * An event to append. `data` is opaque bytes; the core encodes it.
+ *
+ * @example Encoding a payload before appending
+ * ```ts
+ * import { deserialize, memoryEventStore, serialize, type NewEvent } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * const event: NewEvent = { type: "Deposited", data: serialize({ cents: 250n }) };
+ * await store.append("account-42", [event], "no_stream");
+ * for await (const stored of store.read("account-42")) {
+ *   if ((deserialize(stored.data) as { cents: bigint }).cents !== 250n) throw new Error("payload changed");
+ * }
+ * ```
+ */
 export interface NewEvent {
   /** The event's type, such as `"Deposited"`. */
   readonly type: string;
@@ -18,7 +51,23 @@ export interface NewEvent {
   readonly data: Uint8Array;
 }
 
-/** An event as read back. */
+/**
+ * An event as read back.
+ *
+ * @example Reading events with their versions
+ * ```ts
+ * import { memoryEventStore, type StoredEvent } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * const encoder = new TextEncoder();
+ * await store.append("cart-1", [{ type: "Added", data: encoder.encode("book") }, { type: "Added", data: encoder.encode("pen") }], "no_stream");
+ * const lines: string[] = [];
+ * for await (const event of store.read("cart-1")) {
+ *   const stored: StoredEvent = event;
+ *   lines.push(`${stored.version}:${new TextDecoder().decode(stored.data)}`);
+ * }
+ * if (lines.join() !== "1:book,2:pen") throw new Error(`unexpected stream: ${lines}`);
+ * ```
+ */
 export interface StoredEvent {
   /** The stream it belongs to. */
   readonly stream: string;
@@ -30,7 +79,19 @@ export interface StoredEvent {
   readonly data: Uint8Array;
 }
 
-/** A snapshot of a stream's folded state at some version. */
+/**
+ * A snapshot of a stream's folded state at some version.
+ *
+ * @example A snapshot never goes back in time
+ * ```ts
+ * import { memoryEventStore, type StoredSnapshot } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * const latest: StoredSnapshot = { version: 10, data: new Uint8Array([1]) };
+ * await store.saveSnapshot("counter-1", latest);
+ * if (await store.saveSnapshot("counter-1", { version: 5, data: new Uint8Array([0]) })) throw new Error("an older snapshot replaced a newer one");
+ * if ((await store.loadSnapshot("counter-1"))?.version !== 10) throw new Error("snapshot lost");
+ * ```
+ */
 export interface StoredSnapshot {
   /** The stream version the snapshot reflects. */
   readonly version: number;
@@ -38,13 +99,38 @@ export interface StoredSnapshot {
   readonly data: Uint8Array;
 }
 
-/** What a successful append reports. */
+/**
+ * What a successful append reports.
+ *
+ * @example The stream version after an append
+ * ```ts
+ * import { memoryEventStore, type AppendResult } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * const data = new Uint8Array();
+ * const result: AppendResult = await store.append("order-1", [{ type: "Placed", data }, { type: "Paid", data }], "no_stream");
+ * if (result.nextVersion !== 2) throw new Error("expected version 2");
+ * ```
+ */
 export interface AppendResult {
   /** The stream's version after the append: the version of its last event. */
   readonly nextVersion: number;
 }
 
-/** Options for {@linkcode EventStore.read}. */
+/**
+ * Options for {@linkcode EventStore.read}.
+ *
+ * @example Reading only the tail of a stream
+ * ```ts
+ * import { memoryEventStore, type ReadStreamOptions } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * const data = new Uint8Array();
+ * await store.append("log-1", Array.from({ length: 5 }, (_, index) => ({ type: `E${index + 1}`, data })), "no_stream");
+ * const options: ReadStreamOptions = { fromVersion: 4, pageSize: 2 };
+ * const types: string[] = [];
+ * for await (const event of store.read("log-1", options)) types.push(event.type);
+ * if (types.join() !== "E4,E5") throw new Error(`unexpected tail: ${types}`);
+ * ```
+ */
 export interface ReadStreamOptions {
   /** The first version to return; defaults to 1. */
   readonly fromVersion?: number;
@@ -52,7 +138,26 @@ export interface ReadStreamOptions {
   readonly pageSize?: number;
 }
 
-/** A store of event streams and their snapshots. */
+/**
+ * A store of event streams and their snapshots.
+ *
+ * @example Recovering from the latest snapshot plus the events after it
+ * ```ts
+ * import { memoryEventStore, type EventStore } from "@quark/persistence";
+ * async function countEvents(store: EventStore, stream: string): Promise<number> {
+ *   const snapshot = await store.loadSnapshot(stream);
+ *   let count = snapshot?.version ?? 0;
+ *   for await (const _event of store.read(stream, { fromVersion: count + 1 })) count++;
+ *   return count;
+ * }
+ * const store = memoryEventStore();
+ * const data = new Uint8Array();
+ * await store.append("visits", [{ type: "Visited", data }, { type: "Visited", data }], "no_stream");
+ * await store.saveSnapshot("visits", { version: 2, data });
+ * await store.append("visits", [{ type: "Visited", data }], 2);
+ * if ((await countEvents(store, "visits")) !== 3) throw new Error("expected 3 events");
+ * ```
+ */
 export interface EventStore {
   /** The backend's name, used in error messages. */
   readonly name: string;

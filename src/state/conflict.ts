@@ -1,4 +1,33 @@
-/** Bounds and pacing for the `retry` conflict policy. */
+/**
+ * Bounds and pacing for the `retry` conflict policy.
+ *
+ * @example A stale turn re-runs on the fresh value
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineActor, defineState, memoryStorage, type RetryOptions } from "@quark/persistence";
+ * const retry: RetryOptions = { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 20 };
+ * const hits = defineState("hits", { schema: v.number(), initial: 0 });
+ * const Page = defineActor("page", {
+ *   states: { hits },
+ *   conflict: { retry },
+ *   handlers: {
+ *     async hit({ states }) {
+ *       states.hits.value += 1;
+ *       await states.hits.save();
+ *       return states.hits.value;
+ *     },
+ *   },
+ * });
+ * // Two processes share one storage.
+ * const storage = memoryStorage();
+ * const [a, b] = [createActorSystem({ storage }), createActorSystem({ storage })];
+ * await a.actor(Page, "home").hit();
+ * await b.actor(Page, "home").hit(); // saved behind a's back
+ * if ((await a.actor(Page, "home").hit()) !== 3) throw new Error("the stale turn was not re-run");
+ * await a.shutdown();
+ * await b.shutdown();
+ * ```
+ */
 export interface RetryOptions {
   /** How many times to run the turn or update in all, the first included. Defaults to 10. */
   readonly maxAttempts?: number;
@@ -15,6 +44,33 @@ export interface RetryOptions {
  *   with exponential backoff and full jitter, a bounded number of times;
  * - `"last-write-wins"` writes without checking;
  * - `{ merge }` reloads the stored value and saves `merge(base, mine, theirs)`.
+ *
+ * @example Merging tags instead of failing
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineActor, defineState, memoryStorage, type ConflictPolicy } from "@quark/persistence";
+ * const union: ConflictPolicy<string[]> = { merge: (_base, mine, theirs) => [...new Set([...theirs, ...mine])].sort() };
+ * const tags = defineState("tags", { schema: v.array(v.string()), initial: [], conflict: union });
+ * const Post = defineActor("post", {
+ *   states: { tags },
+ *   handlers: {
+ *     async tag({ states }, tag: string) {
+ *       states.tags.value = [...states.tags.value, tag];
+ *       await states.tags.save();
+ *       return states.tags.value;
+ *     },
+ *   },
+ * });
+ * // Two processes share one storage.
+ * const storage = memoryStorage();
+ * const [a, b] = [createActorSystem({ storage }), createActorSystem({ storage })];
+ * await a.actor(Post, "p1").tag("news");
+ * await b.actor(Post, "p1").tag("tech"); // saved behind a's back
+ * const merged = await a.actor(Post, "p1").tag("sport");
+ * if (merged.join() !== "news,sport,tech") throw new Error(`lost a tag: ${merged}`);
+ * await a.shutdown();
+ * await b.shutdown();
+ * ```
  */
 export type ConflictPolicy<T> =
   | "abort"

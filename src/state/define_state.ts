@@ -1,10 +1,48 @@
 import type { InferOutput, StandardSchemaV1 } from "./standard_schema.ts";
 import type { ConflictPolicy } from "./conflict.ts";
 
-/** Upcasters by the version they read: `migrate[1]` turns a version-1 value into version 2. */
+/**
+ * Upcasters by the version they read: `migrate[1]` turns a version-1 value into version 2.
+ *
+ * @example Two schema changes, applied in order
+ * ```ts
+ * import * as v from "valibot";
+ * import { defineState, type Upcasters } from "@quark/persistence";
+ * const migrate: Upcasters = {
+ *   1: (old: { cents: string }) => ({ cents: Number(old.cents) }),
+ *   2: (old: { cents: number }) => ({ ...old, currency: "EUR" }),
+ * };
+ * const balance = defineState("balance", {
+ *   schema: v.object({ cents: v.number(), currency: v.string() }),
+ *   initial: { cents: 0, currency: "EUR" },
+ *   version: 3,
+ *   migrate,
+ * });
+ * const upcast = balance.migrate[2]!(balance.migrate[1]!({ cents: "12" }));
+ * if (JSON.stringify(upcast) !== '{"cents":12,"currency":"EUR"}') throw new Error("wrong upcast");
+ * ```
+ */
 export type Upcasters = Readonly<Record<number, (value: any) => unknown>>;
 
-/** Options for {@linkcode defineState}. */
+/**
+ * Options for {@linkcode defineState}.
+ *
+ * @example A lazy, expiring state that merges concurrent visits
+ * ```ts
+ * import * as v from "valibot";
+ * import { defineState, type StateOptions } from "@quark/persistence";
+ * const schema = v.object({ pages: v.array(v.string()) });
+ * const options: StateOptions<typeof schema> = {
+ *   schema,
+ *   initial: () => ({ pages: [] }),
+ *   ttlMs: 30 * 60_000,
+ *   lazy: true,
+ *   conflict: { merge: (_base, mine, theirs) => ({ pages: [...new Set([...theirs.pages, ...mine.pages])] }) },
+ * };
+ * const visits = defineState("visits", options);
+ * if (!visits.lazy || visits.ttlMs !== 1_800_000) throw new Error("options lost");
+ * ```
+ */
 export interface StateOptions<Schema extends StandardSchemaV1> {
   /** The valibot (or any Standard Schema) schema every read and write is validated against. */
   readonly schema: Schema;
@@ -27,7 +65,19 @@ export interface StateOptions<Schema extends StandardSchemaV1> {
   readonly lazy?: boolean;
 }
 
-/** A named, typed, validated state, ready to attach to actors. */
+/**
+ * A named, typed, validated state, ready to attach to actors.
+ *
+ * @example Each fresh state gets its own initial value
+ * ```ts
+ * import * as v from "valibot";
+ * import { defineState, type StateDefinition } from "@quark/persistence";
+ * const tags: StateDefinition<string[]> = defineState("tags", { schema: v.array(v.string()), initial: [] });
+ * tags.initial().push("vip");
+ * if (tags.initial().length !== 0) throw new Error("initial values must not be shared");
+ * if (tags.version !== 1 || tags.storage !== "default") throw new Error("wrong defaults");
+ * ```
+ */
 export interface StateDefinition<T = unknown> {
   /** The state's name, unique within an actor. */
   readonly name: string;
@@ -49,7 +99,19 @@ export interface StateDefinition<T = unknown> {
   readonly lazy: boolean;
 }
 
-/** The value type of a {@linkcode StateDefinition}. */
+/**
+ * The value type of a {@linkcode StateDefinition}.
+ *
+ * @example Naming a state's value type
+ * ```ts
+ * import * as v from "valibot";
+ * import { defineState, type StateValue } from "@quark/persistence";
+ * const cart = defineState("cart", { schema: v.object({ items: v.array(v.string()) }), initial: { items: [] } });
+ * type Cart = StateValue<typeof cart>;
+ * const withItem = (current: Cart, item: string): Cart => ({ items: [...current.items, item] });
+ * if (withItem(cart.initial(), "book").items[0] !== "book") throw new Error("item lost");
+ * ```
+ */
 export type StateValue<Definition> = Definition extends StateDefinition<infer T> ? T : never;
 
 /**

@@ -6,7 +6,24 @@
  */
 import { StateValidationError, type ValidationIssue } from "../errors.ts";
 
-/** A validator that implements Standard Schema v1. */
+/**
+ * A validator that implements Standard Schema v1.
+ *
+ * @example A hand-written schema, no library needed
+ * ```ts
+ * import { defineState, type StandardSchemaV1 } from "@quark/persistence";
+ * const positive: StandardSchemaV1<number> = {
+ *   "~standard": {
+ *     version: 1,
+ *     vendor: "my-app",
+ *     validate: (value) => typeof value === "number" && value > 0 ? { value } : { issues: [{ message: "Expected a positive number" }] },
+ *   },
+ * };
+ * const quota = defineState("quota", { schema: positive, initial: 10 });
+ * const result = await quota.schema["~standard"].validate(-1);
+ * if (!result.issues) throw new Error("accepted a negative quota");
+ * ```
+ */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
   /** The Standard Schema properties. */
   readonly "~standard": {
@@ -17,12 +34,36 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
   };
 }
 
-/** The result of a Standard Schema validation. */
+/**
+ * The result of a Standard Schema validation.
+ *
+ * @example A validator's two outcomes
+ * ```ts
+ * import type { StandardResult } from "@quark/persistence";
+ * function parsePort(value: unknown): StandardResult<number> {
+ *   return typeof value === "number" && Number.isInteger(value) && value > 0 && value < 65_536
+ *     ? { value }
+ *     : { issues: [{ message: "Expected a port number" }] };
+ * }
+ * if (parsePort(70_000).issues === undefined) throw new Error("accepted an invalid port");
+ * ```
+ */
 export type StandardResult<Output> =
   | { readonly value: Output; readonly issues?: undefined }
   | { readonly issues: readonly ValidationIssue[] };
 
-/** The type a schema produces. */
+/**
+ * The type a schema produces.
+ *
+ * @example The type a valibot schema produces
+ * ```ts
+ * import * as v from "valibot";
+ * import type { InferOutput } from "@quark/persistence";
+ * const Balance = v.object({ cents: v.number() });
+ * const zero: InferOutput<typeof Balance> = { cents: 0 };
+ * if (zero.cents !== 0) throw new Error("unreachable");
+ * ```
+ */
 export type InferOutput<Schema extends StandardSchemaV1> = NonNullable<Schema["~standard"]["types"]>["output"];
 
 /**

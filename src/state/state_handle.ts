@@ -6,7 +6,39 @@ import { validate } from "./standard_schema.ts";
 import { encodeKey } from "../storage/keys.ts";
 import { CorruptDataError, StateConflictError, isQuarkError } from "../errors.ts";
 
-/** Options for one save or delete. */
+/**
+ * Options for one save or delete.
+ *
+ * @example One save that overrides the state's policy
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineActor, defineState, memoryStorage, type SaveOptions } from "@quark/persistence";
+ * const status = defineState("status", { schema: v.string(), initial: "idle" });
+ * // An operator's reset must land even if the machine reported in meanwhile.
+ * const force: SaveOptions<string> = { conflict: "last-write-wins" };
+ * const Machine = defineActor("machine", {
+ *   states: { status },
+ *   handlers: {
+ *     async report({ states }, next: string) {
+ *       states.status.value = next;
+ *       await states.status.save();
+ *     },
+ *     async reset({ states }) {
+ *       states.status.value = "idle";
+ *       await states.status.save(force);
+ *       return states.status.value;
+ *     },
+ *   },
+ * });
+ * const storage = memoryStorage();
+ * const [operator, machine] = [createActorSystem({ storage }), createActorSystem({ storage })];
+ * await operator.actor(Machine, "m1").report("running");
+ * await machine.actor(Machine, "m1").report("jammed"); // saved behind the operator's back
+ * if ((await operator.actor(Machine, "m1").reset()) !== "idle") throw new Error("reset lost");
+ * await operator.shutdown();
+ * await machine.shutdown();
+ * ```
+ */
 export interface SaveOptions<T> {
   /** Overrides the state's conflict policy for this call. */
   readonly conflict?: ConflictPolicy<T>;
@@ -16,6 +48,31 @@ export interface SaveOptions<T> {
  * A typed handle on one state of one actor: the TypeScript form of Quark's generated
  * `Load`, `Save` and `Delete` methods. `value` is a draft; it reaches storage on `save()`,
  * and a failed save puts it back to the last committed value.
+ *
+ * @example A failed save puts the draft back
+ * ```ts
+ * import * as v from "valibot";
+ * import { createActorSystem, defineActor, defineState, memoryStorage, type StateHandle } from "@quark/persistence";
+ * const title = defineState("title", { schema: v.pipe(v.string(), v.maxLength(20)), initial: "" });
+ * const Doc = defineActor("doc", {
+ *   states: { title },
+ *   handlers: {
+ *     async rename({ states }, text: string) {
+ *       const handle: StateHandle<string> = states.title;
+ *       handle.value = text;
+ *       await handle.save();
+ *       return handle.revision;
+ *     },
+ *     read: ({ states }) => states.title.value,
+ *   },
+ * });
+ * const system = createActorSystem({ storage: memoryStorage() });
+ * const doc = system.actor(Doc, "d1");
+ * if ((await doc.rename("Draft")) !== 1) throw new Error("the first save is revision 1");
+ * await doc.rename("x".repeat(50)).catch(() => {}); // too long: validation refuses the save
+ * if ((await doc.read()) !== "Draft") throw new Error("the refused value leaked");
+ * await system.shutdown();
+ * ```
  */
 export interface StateHandle<T> {
   /** The state's name. */

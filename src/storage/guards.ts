@@ -12,7 +12,7 @@ import { CapabilityError, ValueTooLargeError } from "../errors.ts";
  * @throws {CapabilityError} When a TTL is asked of a backend without TTL support.
  * @throws {RangeError} When the TTL is not a positive number of milliseconds.
  *
- * @example
+ * @example A value over the backend's limit is refused
  * ```ts
  * import { assertWritable, isQuarkError } from "@quark/persistence";
  * const capabilities = { transactions: false, ttl: false, list: true, maxValueBytes: 4 };
@@ -46,7 +46,7 @@ export function assertWritable(backend: string, capabilities: StorageCapabilitie
  * @throws {ValueTooLargeError} When a value is too big.
  * @throws {RangeError} When one key appears twice, which no backend can apply atomically in order.
  *
- * @example
+ * @example A backend without transactions refuses a batch
  * ```ts
  * import { assertTransactable, isQuarkError } from "@quark/persistence";
  * const capabilities = { transactions: false, ttl: false, list: true, maxValueBytes: 1024 };

@@ -40,7 +40,7 @@ export function encodeKey(key: StateKey): string {
  * @param actorIdPrefix The start of the actor id; empty for all ids.
  * @returns A string that every matching {@linkcode encodeKey} result starts with.
  *
- * @example
+ * @example Every key of an actor id prefix starts with it
  * ```ts
  * import { encodeKey, encodeKeyPrefix } from "@quark/persistence";
  * const key = encodeKey({ actorType: "account", actorId: "42", stateName: "balance" });
@@ -58,7 +58,7 @@ export function encodeKeyPrefix(actorType: string, actorIdPrefix = ""): string {
  * @returns The key.
  * @throws {CorruptDataError} When `encoded` is not an encoded key.
  *
- * @example
+ * @example Escaped separators decode back
  * ```ts
  * import { decodeKey, encodeKey } from "@quark/persistence";
  * const key = { actorType: "t", actorId: "a%2Fb/", stateName: "s" };

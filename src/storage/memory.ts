@@ -14,7 +14,21 @@ import { encodeKey, encodeKeyPrefix, decodeKey } from "./keys.ts";
 import { assertTransactable, assertWritable } from "./guards.ts";
 import { StateConflictError } from "../errors.ts";
 
-/** Options for {@linkcode memoryStorage}. */
+/**
+ * Options for {@linkcode memoryStorage}.
+ *
+ * @example A fake clock for TTL tests
+ * ```ts
+ * import { memoryStorage, type MemoryStorageOptions } from "@quark/persistence";
+ * let clock = 0;
+ * const options: MemoryStorageOptions = { now: () => clock, maxValueBytes: 64 * 1024 };
+ * const storage = memoryStorage(options);
+ * const key = { actorType: "session", actorId: "s1", stateName: "token" };
+ * await storage.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 1_000 });
+ * clock = 1_000;
+ * if ((await storage.read(key)) !== null) throw new Error("an expired value is still readable");
+ * ```
+ */
 export interface MemoryStorageOptions {
   /** The largest encoded value accepted, in bytes. Defaults to 16 MiB. */
   readonly maxValueBytes?: number;

@@ -1,7 +1,17 @@
 import type { StateKey, StateStorage, StoredRecord } from "./types.ts";
 import { CapabilityError, isQuarkError } from "../errors.ts";
 
-/** Options for {@linkcode copyStates}. */
+/**
+ * Options for {@linkcode copyStates}.
+ *
+ * @example Copying two actor types in large pages
+ * ```ts
+ * import { copyStates, memoryStorage, type CopyStatesOptions } from "@quark/persistence";
+ * const options: CopyStatesOptions = { from: memoryStorage(), to: memoryStorage(), actorTypes: ["account", "order"], pageSize: 500 };
+ * const report = await copyStates(options);
+ * if (report.copied !== 0) throw new Error("an empty source has nothing to copy");
+ * ```
+ */
 export interface CopyStatesOptions {
   /** The storage to read from; it needs `list`. */
   readonly from: StateStorage;
@@ -15,7 +25,21 @@ export interface CopyStatesOptions {
   readonly now?: () => number;
 }
 
-/** What {@linkcode copyStates} did. */
+/**
+ * What {@linkcode copyStates} did.
+ *
+ * @example Running a copy again after an interruption
+ * ```ts
+ * import { copyStates, memoryStorage, type CopyReport } from "@quark/persistence";
+ * const from = memoryStorage();
+ * const to = memoryStorage();
+ * const key = { actorType: "account", actorId: "42", stateName: "balance" };
+ * await from.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null });
+ * await copyStates({ from, to, actorTypes: ["account"] });
+ * const again: CopyReport = await copyStates({ from, to, actorTypes: ["account"] });
+ * if (again.copied !== 0 || again.alreadyCopied !== 1 || again.keptNewer.length !== 0) throw new Error("copied twice");
+ * ```
+ */
 export interface CopyReport {
   /** States written to the target. */
   readonly copied: number;
@@ -88,7 +112,20 @@ async function copyRecord(to: StateStorage, key: StateKey, record: StoredRecord,
   }
 }
 
-/** Options for {@linkcode readThroughStorage}. */
+/**
+ * Options for {@linkcode readThroughStorage}.
+ *
+ * @example A delete removes the old copy too
+ * ```ts
+ * import { memoryStorage, readThroughStorage, type ReadThroughOptions } from "@quark/persistence";
+ * const options: ReadThroughOptions = { primary: memoryStorage(), fallback: memoryStorage() };
+ * const key = { actorType: "account", actorId: "7", stateName: "balance" };
+ * const { etag } = await options.fallback.write({ key, value: new Uint8Array([7]), etag: crypto.randomUUID(), expectedEtag: null });
+ * const storage = readThroughStorage(options);
+ * await storage.delete({ key, expectedEtag: etag });
+ * if ((await options.fallback.read(key)) !== null) throw new Error("the old copy would come back");
+ * ```
+ */
 export interface ReadThroughOptions {
   /** The new storage: every write goes here. */
   readonly primary: StateStorage;
@@ -106,7 +143,7 @@ export interface ReadThroughOptions {
  * @param options The new and old storages.
  * @returns A storage to hand to the actor system during the migration.
  *
- * @example
+ * @example A state moves on its first read
  * ```ts
  * import { memoryStorage, readThroughStorage } from "@quark/persistence";
  * const older = memoryStorage();

@@ -1,10 +1,29 @@
 import type { StateStorage } from "./types.ts";
 import { ConfigurationError } from "../errors.ts";
 
-/** Storages by name, such as `{ default: pglite, cold: dynamo }`. States pick one by name. */
+/**
+ * Storages by name, such as `{ default: pglite, cold: dynamo }`. States pick one by name.
+ *
+ * @example Hot and cold storage side by side
+ * ```ts
+ * import { resolveProviders, memoryStorage, type StorageProviders } from "@quark/persistence";
+ * const providers: StorageProviders = { default: memoryStorage(), cold: memoryStorage() };
+ * if (resolveProviders(providers).get("cold") !== providers.cold) throw new Error("wrong provider");
+ * ```
+ */
 export type StorageProviders = Readonly<Record<string, StateStorage>>;
 
-/** Looks storages up by name. */
+/**
+ * Looks storages up by name.
+ *
+ * @example One storage is the default provider
+ * ```ts
+ * import { memoryStorage, resolveProviders, type ProviderRegistry } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * const registry: ProviderRegistry = resolveProviders(storage);
+ * if (registry.get("default") !== storage) throw new Error("a single storage is named default");
+ * ```
+ */
 export interface ProviderRegistry {
   /**
    * Returns the storage registered under `name`.

@@ -13,7 +13,16 @@
  * @module
  */
 
-/** The address of one state: which actor, and which of its states. */
+/**
+ * The address of one state: which actor, and which of its states.
+ *
+ * @example Separators inside ids are escaped
+ * ```ts
+ * import { encodeKey, type StateKey } from "@quark/persistence";
+ * const key: StateKey = { actorType: "account", actorId: "alice/savings", stateName: "balance" };
+ * if (encodeKey(key) !== "account/alice%2Fsavings/balance") throw new Error("wrong encoding");
+ * ```
+ */
 export interface StateKey {
   /** The actor's type, such as `"account"`. */
   readonly actorType: string;
@@ -23,7 +32,20 @@ export interface StateKey {
   readonly stateName: string;
 }
 
-/** What a backend holds for one key. */
+/**
+ * What a backend holds for one key.
+ *
+ * @example What a read returns
+ * ```ts
+ * import { memoryStorage, type StoredRecord } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * const key = { actorType: "account", actorId: "42", stateName: "balance" };
+ * const etag = crypto.randomUUID();
+ * await storage.write({ key, value: new Uint8Array([1, 2]), etag, expectedEtag: null });
+ * const record: StoredRecord | null = await storage.read(key);
+ * if (record?.etag !== etag || record.revision !== 1 || record.expiresAt !== undefined) throw new Error("wrong record");
+ * ```
+ */
 export interface StoredRecord {
   /** The encoded value, exactly as written. */
   readonly value: Uint8Array;
@@ -39,12 +61,45 @@ export interface StoredRecord {
  * What a write or delete requires of the stored etag. Exactly one form applies:
  * `{ expectedEtag: "…" }` (must match), `{ expectedEtag: null }` (must not exist), or
  * `{ lastWriteWins: true }` (no check).
+ *
+ * @example Create-only, if-unchanged and unconditional writes
+ * ```ts
+ * import { isQuarkError, memoryStorage, type Precondition } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * const key = { actorType: "account", actorId: "42", stateName: "balance" };
+ * const createOnly: Precondition = { expectedEtag: null };
+ * const first = await storage.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), ...createOnly });
+ * const ifUnchanged: Precondition = { expectedEtag: first.etag };
+ * await storage.write({ key, value: new Uint8Array([2]), etag: crypto.randomUUID(), ...ifUnchanged });
+ * try {
+ *   await storage.write({ key, value: new Uint8Array([3]), etag: crypto.randomUUID(), ...ifUnchanged });
+ *   throw new Error("a stale write was accepted");
+ * } catch (error) {
+ *   if (!isQuarkError(error, "STATE_CONFLICT")) throw error;
+ * }
+ * const unconditional: Precondition = { lastWriteWins: true };
+ * const last = await storage.write({ key, value: new Uint8Array([4]), etag: crypto.randomUUID(), ...unconditional });
+ * if (last.revision !== 3) throw new Error("expected revision 3");
+ * ```
  */
 export type Precondition =
   | { readonly expectedEtag: string | null; readonly lastWriteWins?: undefined }
   | { readonly lastWriteWins: true; readonly expectedEtag?: undefined };
 
-/** One write, as sent to a backend. */
+/**
+ * One write, as sent to a backend.
+ *
+ * @example Retrying a write whose reply was lost
+ * ```ts
+ * import { memoryStorage, type WriteRequest } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * const key = { actorType: "account", actorId: "42", stateName: "balance" };
+ * const request: WriteRequest = { key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null };
+ * const first = await storage.write(request);
+ * const retried = await storage.write(request); // same etag: succeeds again, no conflict
+ * if (retried.revision !== first.revision) throw new Error("the retry wrote twice");
+ * ```
+ */
 export type WriteRequest = Precondition & {
   /** The state to write. */
   readonly key: StateKey;
@@ -56,13 +111,38 @@ export type WriteRequest = Precondition & {
   readonly ttlMs?: number;
 };
 
-/** One conditional delete, as sent to a backend. */
+/**
+ * One conditional delete, as sent to a backend.
+ *
+ * @example Deleting only what you read
+ * ```ts
+ * import { memoryStorage, type DeleteRequest } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * const key = { actorType: "cart", actorId: "c1", stateName: "items" };
+ * const { etag } = await storage.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null });
+ * const request: DeleteRequest = { key, expectedEtag: etag };
+ * if (!(await storage.delete(request))) throw new Error("not deleted");
+ * if (await storage.delete(request)) throw new Error("deleted twice");
+ * ```
+ */
 export type DeleteRequest = Precondition & {
   /** The state to delete. */
   readonly key: StateKey;
 };
 
-/** What a successful write reports. */
+/**
+ * What a successful write reports.
+ *
+ * @example Chaining conditional writes
+ * ```ts
+ * import { memoryStorage, type WriteResult } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * const key = { actorType: "account", actorId: "42", stateName: "balance" };
+ * let result: WriteResult = await storage.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null });
+ * result = await storage.write({ key, value: new Uint8Array([2]), etag: crypto.randomUUID(), expectedEtag: result.etag });
+ * if (result.revision !== 2) throw new Error("expected revision 2");
+ * ```
+ */
 export interface WriteResult {
   /** The etag now stored (the request's own etag). */
   readonly etag: string;
@@ -70,12 +150,43 @@ export interface WriteResult {
   readonly revision: number;
 }
 
-/** One operation inside {@linkcode StateStorage.transact}. */
+/**
+ * One operation inside {@linkcode StateStorage.transact}.
+ *
+ * @example Two writes and a delete, all or none
+ * ```ts
+ * import { memoryStorage, type TransactOperation } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * const key = (actorId: string) => ({ actorType: "account", actorId, stateName: "balance" });
+ * const operations: TransactOperation[] = [
+ *   { kind: "write", key: key("a"), value: new Uint8Array([90]), etag: crypto.randomUUID(), expectedEtag: null },
+ *   { kind: "write", key: key("b"), value: new Uint8Array([10]), etag: crypto.randomUUID(), expectedEtag: null },
+ *   { kind: "delete", key: key("pending"), lastWriteWins: true },
+ * ];
+ * const results = await storage.transact(operations);
+ * if (results[0]?.revision !== 1 || results[2] !== null) throw new Error("unexpected results");
+ * ```
+ */
 export type TransactOperation =
   | ({ readonly kind: "write" } & WriteRequest)
   | ({ readonly kind: "delete" } & DeleteRequest);
 
-/** Which keys {@linkcode StateStorage.list} returns, and from where. */
+/**
+ * Which keys {@linkcode StateStorage.list} returns, and from where.
+ *
+ * @example Listing actors by id prefix
+ * ```ts
+ * import { memoryStorage, type ListRequest } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * for (const actorId of ["eu-1", "eu-2", "us-1"]) {
+ *   const key = { actorType: "account", actorId, stateName: "balance" };
+ *   await storage.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null });
+ * }
+ * const request: ListRequest = { actorType: "account", actorIdPrefix: "eu-", limit: 10 };
+ * const { keys } = await storage.list(request);
+ * if (keys.map((key) => key.actorId).sort().join() !== "eu-1,eu-2") throw new Error("wrong keys");
+ * ```
+ */
 export interface ListRequest {
   /** Only keys of this actor type. */
   readonly actorType: string;
@@ -90,6 +201,24 @@ export interface ListRequest {
 /**
  * One page of {@linkcode StateStorage.list}. The order is the backend's own but stable, so
  * paging from the first cursor to the last returns every matching key exactly once.
+ *
+ * @example Following cursors to the last page
+ * ```ts
+ * import { memoryStorage, type ListPage } from "@quark/persistence";
+ * const storage = memoryStorage();
+ * for (let id = 0; id < 5; id++) {
+ *   const key = { actorType: "account", actorId: String(id), stateName: "balance" };
+ *   await storage.write({ key, value: new Uint8Array([id]), etag: crypto.randomUUID(), expectedEtag: null });
+ * }
+ * const ids: string[] = [];
+ * let cursor: string | undefined;
+ * do {
+ *   const page: ListPage = await storage.list({ actorType: "account", cursor, limit: 2 });
+ *   ids.push(...page.keys.map((key) => key.actorId));
+ *   cursor = page.cursor;
+ * } while (cursor !== undefined);
+ * if (ids.length !== 5 || new Set(ids).size !== 5) throw new Error("every key exactly once");
+ * ```
  */
 export interface ListPage {
   /** The keys on this page. */
@@ -98,7 +227,17 @@ export interface ListPage {
   readonly cursor?: string;
 }
 
-/** What a backend supports. Asking for anything declared `false` throws `CapabilityError`. */
+/**
+ * What a backend supports. Asking for anything declared `false` throws `CapabilityError`.
+ *
+ * @example Checking a feature before relying on it
+ * ```ts
+ * import { memoryStorage, type StorageCapabilities } from "@quark/persistence";
+ * const capabilities: StorageCapabilities = memoryStorage().capabilities;
+ * const canSaveTogether = (count: number) => capabilities.transactions && count <= (capabilities.maxTransactionOperations ?? Infinity);
+ * if (!canSaveTogether(2) || !capabilities.ttl || !capabilities.list) throw new Error("the memory storage supports everything");
+ * ```
+ */
 export interface StorageCapabilities {
   /** Whether `transact` applies several writes and deletes atomically. */
   readonly transactions: boolean;
@@ -115,6 +254,26 @@ export interface StorageCapabilities {
 /**
  * A backend for actor state. Implement this to add your own storage, then run
  * `runStorageConformance` from `@quark/persistence/testing` against it.
+ *
+ * @example Wrapping a storage to count writes
+ * ```ts
+ * import { memoryStorage, type StateStorage } from "@quark/persistence";
+ * function countingWrites(inner: StateStorage): StateStorage & { writes: number } {
+ *   const counted: StateStorage & { writes: number } = {
+ *     ...inner,
+ *     writes: 0,
+ *     write(request) {
+ *       counted.writes++;
+ *       return inner.write(request);
+ *     },
+ *   };
+ *   return counted;
+ * }
+ * const storage = countingWrites(memoryStorage());
+ * const key = { actorType: "account", actorId: "42", stateName: "balance" };
+ * await storage.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null });
+ * if (storage.writes !== 1 || (await storage.read(key)) === null) throw new Error("write not passed through");
+ * ```
  */
 export interface StateStorage {
   /** The backend's name, used in error messages, such as `"postgres"`. */

@@ -1,7 +1,20 @@
 // A few assertions without `node:assert`, so the suites also run inside Workers and Edge.
 import { isQuarkError, type QuarkErrorCode } from "../errors.ts";
 
-/** Thrown when a conformance check fails. */
+/**
+ * Thrown when a conformance check fails.
+ *
+ * @example A storage that forgets fails its checks
+ * ```ts
+ * import { memoryStorage, type StateStorage } from "@quark/persistence";
+ * import { ConformanceFailure, runStorageConformance } from "@quark/persistence/testing";
+ * const forgetful = (): StateStorage => ({ ...memoryStorage(), read: () => Promise.resolve(null) });
+ * const cases: Array<() => Promise<void>> = [];
+ * runStorageConformance((_name, body) => cases.push(body), { name: "forgetful", open: forgetful });
+ * const failure = await cases[0]!().then(() => undefined, (error: unknown) => error);
+ * if (!(failure instanceof ConformanceFailure)) throw new Error("a storage that forgets must fail");
+ * ```
+ */
 export class ConformanceFailure extends Error {
   /** Creates a failure carrying what the check found. */
   constructor(message: string) {

@@ -2,7 +2,19 @@ import type { EventStore, NewEvent, StoredEvent } from "../events/types.ts";
 import { check, checkBytes, checkEqual, checkRejects } from "./assert.ts";
 import { registerCase, type TestRegistrar, uniqueName } from "./registrar.ts";
 
-/** Options for {@linkcode runEventStoreConformance}. */
+/**
+ * Options for {@linkcode runEventStoreConformance}.
+ *
+ * @example Running one case by hand
+ * ```ts
+ * import { memoryEventStore } from "@quark/persistence";
+ * import { runEventStoreConformance, type EventStoreConformanceOptions } from "@quark/persistence/testing";
+ * const options: EventStoreConformanceOptions = { name: "memory", open: () => memoryEventStore() };
+ * const cases: Array<() => Promise<void>> = [];
+ * runEventStoreConformance((_name, body) => cases.push(body), options);
+ * await cases[0]!(); // throws ConformanceFailure if the store misbehaves
+ * ```
+ */
 export interface EventStoreConformanceOptions {
   /** A label for the cases, such as `"postgres"`. */
   readonly name: string;

@@ -1,6 +1,16 @@
 /**
  * How the suites register their cases. `test` from `node:test`, `Deno.test`, `bun:test` and
  * vitest all fit, and so does a plain function that collects cases to run elsewhere.
+ *
+ * @example Collecting the cases to run them yourself
+ * ```ts
+ * import { memoryStorage } from "@quark/persistence";
+ * import { runStorageConformance, type TestRegistrar } from "@quark/persistence/testing";
+ * const cases = new Map<string, () => Promise<void>>();
+ * const collect: TestRegistrar = (name, body) => cases.set(name, body);
+ * runStorageConformance(collect, { name: "memory", open: () => memoryStorage() });
+ * await cases.get("memory storage: create-only writes succeed once")!();
+ * ```
  */
 export type TestRegistrar = (name: string, body: () => Promise<void>) => unknown;
 

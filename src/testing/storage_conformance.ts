@@ -7,7 +7,19 @@ import { defineState } from "../state/define_state.ts";
 import { check, checkBytes, checkEqual, checkRejects } from "./assert.ts";
 import { registerCase, sleep, type TestRegistrar, uniqueName } from "./registrar.ts";
 
-/** Options for {@linkcode runStorageConformance}. */
+/**
+ * Options for {@linkcode runStorageConformance}.
+ *
+ * @example More patient retries for a slow backend
+ * ```ts
+ * import { memoryStorage } from "@quark/persistence";
+ * import { runStorageConformance, type StorageConformanceOptions } from "@quark/persistence/testing";
+ * const options: StorageConformanceOptions = { name: "memory", open: () => memoryStorage(), raceRetry: { maxAttempts: 40, maxDelayMs: 500 } };
+ * const names: string[] = [];
+ * runStorageConformance((name) => names.push(name), options);
+ * if (!names.every((name) => name.startsWith("memory storage: "))) throw new Error("cases are labelled by name");
+ * ```
+ */
 export interface StorageConformanceOptions {
   /** A label for the cases, such as `"postgres"`. */
   readonly name: string;
@@ -20,7 +32,22 @@ export interface StorageConformanceOptions {
   readonly raceRetry?: RetryOptions;
 }
 
-/** Keys that have broken real storage layers: injections, operators, separators, unicode. */
+/**
+ * Keys that have broken real storage layers: injections, operators, separators, unicode.
+ *
+ * @example Hostile ids in your own tests
+ * ```ts
+ * import { memoryStorage } from "@quark/persistence";
+ * import { HOSTILE_IDS } from "@quark/persistence/testing";
+ * const storage = memoryStorage();
+ * for (const actorId of HOSTILE_IDS) {
+ *   const key = { actorType: "account", actorId, stateName: "balance" };
+ *   await storage.write({ key, value: new TextEncoder().encode(actorId), etag: crypto.randomUUID(), expectedEtag: null });
+ * }
+ * const { keys } = await storage.list({ actorType: "account", limit: 1_000 });
+ * if (keys.length !== HOSTILE_IDS.length) throw new Error("hostile ids collided");
+ * ```
+ */
 export const HOSTILE_IDS: readonly string[] = [
   "'; DROP TABLE quark_state; --",
   "' OR '1'='1",
