@@ -59,7 +59,7 @@ export interface DynamoDbEventStoreOptions extends DynamoDbConnectionOptions {
  * An {@linkcode EventStore} on DynamoDB, with table management and the raw client.
  *
  * @example Creating the table from a deploy script
- * ```ts
+ * ```ts ignore
  * import { dynamoDbEventStore } from "@quark/persistence/dynamodb";
  * const store = dynamoDbEventStore({ clientConfig: { endpoint: "http://127.0.0.1:5055", region: "us-east-1" } });
  * await store.ensureTable();
@@ -103,7 +103,7 @@ function partitionOf(stream: string): string {
  * @throws {ConfigurationError} When the table name is invalid.
  *
  * @example Appending to a stream in a local DynamoDB
- * ```ts
+ * ```ts ignore
  * import { dynamoDbEventStore } from "@quark/persistence/dynamodb";
  * const store = dynamoDbEventStore({
  *   clientConfig: { endpoint: "http://127.0.0.1:5055", region: "us-east-1" },

@@ -72,7 +72,7 @@ export interface DynamoDbStorageOptions extends DynamoDbConnectionOptions {
  * A {@linkcode StateStorage} on DynamoDB, with table management and the raw client.
  *
  * @example Creating the table from a deploy script
- * ```ts
+ * ```ts ignore
  * import { dynamoDbStorage } from "@quark/persistence/dynamodb";
  * const storage = dynamoDbStorage({ clientConfig: { endpoint: "http://127.0.0.1:5055", region: "us-east-1" } });
  * await storage.ensureTable();
@@ -168,7 +168,7 @@ function writeUpdate(request: WriteRequest, revision: string, now: number) {
  * @throws {ConfigurationError} When the table name is invalid.
  *
  * @example Storing a state in a local DynamoDB
- * ```ts
+ * ```ts ignore
  * import { dynamoDbStorage } from "@quark/persistence/dynamodb";
  * const storage = dynamoDbStorage({
  *   clientConfig: { endpoint: "http://127.0.0.1:5055", region: "us-east-1" },

@@ -63,7 +63,7 @@ export interface MongoDbEventStoreOptions extends MongoDbConnectionOptions {
  * A MongoDB {@linkcode EventStore}, with access to the database it uses.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { mongoDbEventStore } from "@quark/persistence/mongodb";
  * const store = mongoDbEventStore({ url: "mongodb://127.0.0.1:27017" });
  * const db = await store.getInstance();
@@ -126,7 +126,7 @@ function assertStream(stream: string): void {
  * @throws {ConfigurationError} When neither client nor url is given, or a name is invalid.
  *
  * @example Appending and reading a stream
- * ```ts
+ * ```ts ignore
  * import { mongoDbEventStore } from "@quark/persistence/mongodb";
  * const store = mongoDbEventStore({ url: "mongodb://127.0.0.1:27017", database: "app" });
  * const data = new TextEncoder().encode("{}");

@@ -6,7 +6,7 @@
  * write are a single atomic server-side operation. Layouts: `docs/backends/mongodb.md`.
  *
  * @example Storage from a connection string
- * ```ts
+ * ```ts ignore
  * import { mongoDbStorage } from "@quark/persistence/mongodb";
  * const storage = mongoDbStorage({ url: "mongodb://127.0.0.1:27017", database: "app" });
  * const key = { actorType: "account", actorId: "42", stateName: "balance" };
@@ -76,7 +76,7 @@ export interface MongoDbStorageOptions extends MongoDbConnectionOptions {
  * A MongoDB {@linkcode StateStorage}, with access to the database it uses.
  *
  * @example Settling the capabilities before reading them
- * ```ts
+ * ```ts ignore
  * import { mongoDbStorage } from "@quark/persistence/mongodb";
  * const storage = mongoDbStorage({ url: "mongodb://127.0.0.1:27017" });
  * const db = await storage.getInstance();
@@ -115,7 +115,7 @@ const MAX_VALUE_BYTES = 16 * 1024 * 1024 - 64 * 1024;
  * @throws {ConfigurationError} When neither client nor url is given, or a name is invalid.
  *
  * @example With a client you already have
- * ```ts
+ * ```ts ignore
  * import { MongoClient } from "mongodb";
  * import { mongoDbStorage } from "@quark/persistence/mongodb";
  * const client = new MongoClient("mongodb://127.0.0.1:27017");

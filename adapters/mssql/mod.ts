@@ -9,7 +9,7 @@
  * layout: docs/backends/mssql.md.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { mssqlStorage } from "@quark/persistence/mssql";
  * const storage = mssqlStorage({ url: "Server=127.0.0.1,1433;Database=quark;User Id=sa;Password=Quark_pass1;Encrypt=false" });
  * await storage.ensureSchema();
@@ -144,7 +144,7 @@ function openExecutor(options: MssqlOptions): () => Promise<SqlExecutor> {
  * @throws {ConfigurationError} When neither `url` nor `pool` is given, or a table name is invalid.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { mssqlStorage } from "@quark/persistence/mssql";
  * const storage = mssqlStorage({ url: "Server=127.0.0.1,1433;Database=quark;User Id=sa;Password=Quark_pass1;Encrypt=false", autoCreateSchema: true });
  * const key = { actorType: "account", actorId: "42", stateName: "balance" };
@@ -172,7 +172,7 @@ export function mssqlStorage(options: MssqlOptions): SqlStateStorage {
  * @throws {ConfigurationError} When neither `url` nor `pool` is given, or a table name is invalid.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { mssqlEventStore } from "@quark/persistence/mssql";
  * const store = mssqlEventStore({ url: "Server=127.0.0.1,1433;Database=quark;User Id=sa;Password=Quark_pass1;Encrypt=false", autoCreateSchema: true });
  * await store.append(`ledger-${crypto.randomUUID()}`, [{ type: "Opened", data: new Uint8Array() }], "no_stream");

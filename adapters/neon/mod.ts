@@ -10,7 +10,7 @@
  * docs/backends/neon.md.
  *
  * @example Over HTTP, as on an edge runtime
- * ```ts
+ * ```ts ignore
  * import { neonStorage } from "@quark/persistence/neon";
  * const storage = neonStorage({ url: "postgres://user:password@ep-example.eu-central-1.aws.neon.tech/db" });
  * await storage.ensureSchema();
@@ -191,7 +191,7 @@ function openExecutor(options: NeonOptions): () => Promise<SqlExecutor> {
  * @throws {ConfigurationError} When no connection is given, or a table name is invalid.
  *
  * @example Over a WebSocket pool
- * ```ts
+ * ```ts ignore
  * import { neonStorage } from "@quark/persistence/neon";
  * const storage = neonStorage({ url: "postgres://user:password@ep-example.eu-central-1.aws.neon.tech/db", transport: "websocket" });
  * const key = { actorType: "account", actorId: "42", stateName: "balance" };
@@ -219,7 +219,7 @@ export function neonStorage(options: NeonOptions): SqlStateStorage {
  * @throws {ConfigurationError} When no connection is given, or a table name is invalid.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { neonEventStore } from "@quark/persistence/neon";
  * const store = neonEventStore({ url: "postgres://user:password@ep-example.eu-central-1.aws.neon.tech/db" });
  * await store.append(`ledger-${crypto.randomUUID()}`, [{ type: "Opened", data: new Uint8Array() }], "no_stream");

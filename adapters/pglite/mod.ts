@@ -8,7 +8,7 @@
  * @example Durable state in a local folder, no server
  * ```ts
  * import { pgliteStorage } from "@quark/persistence/pglite";
- * const storage = pgliteStorage({ dataDir: "./.data/quark", autoCreateSchema: true });
+ * const storage = pgliteStorage({ dataDir: "./quark-data", autoCreateSchema: true });
  * const key = { actorType: "account", actorId: "42", stateName: "balance" };
  * await storage.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null });
  * await storage.close();

@@ -192,7 +192,7 @@ function preconditionMode(request: { expectedEtag?: string | null; lastWriteWins
  * @throws {ConfigurationError} When neither a client nor url and token are given, or the key prefix is invalid.
  *
  * @example Writing a state with a precondition
- * ```ts
+ * ```ts ignore
  * import { Redis } from "@upstash/redis";
  * import { upstashStorage } from "@quark/persistence/upstash";
  * const storage = upstashStorage({ client: Redis.fromEnv() });
@@ -325,7 +325,7 @@ export function upstashStorage(options: UpstashStorageOptions): StateStorage {
  * @throws {ConfigurationError} When neither a client nor url and token are given, or the key prefix is invalid.
  *
  * @example Appending with an expected version
- * ```ts
+ * ```ts ignore
  * import { Redis } from "@upstash/redis";
  * import { upstashEventStore } from "@quark/persistence/upstash";
  * const store = upstashEventStore({ client: Redis.fromEnv() });
