@@ -13,6 +13,7 @@
  * @module
  */
 
+import { assertNativeRuntime } from "../_shared/native_only.ts";
 import type {
   DeleteRequest,
   ListPage,
@@ -60,6 +61,8 @@ import {
 
 export type { CassandraClient, CassandraConnectionOptions, CassandraManaged, ConsistencyName } from "./_driver.ts";
 export { cassandraEventStore, type CassandraEventStore, type CassandraEventStoreOptions } from "./_event_store.ts";
+
+assertNativeRuntime("cassandra");
 
 /**
  * Options for {@linkcode cassandraStorage}.

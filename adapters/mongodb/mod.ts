@@ -17,6 +17,7 @@
  * @module
  */
 
+import { assertNativeRuntime } from "../_shared/native_only.ts";
 import type { ClientSession, Collection, Db, Filter, UpdateFilter } from "mongodb";
 import type {
   DeleteRequest,
@@ -46,6 +47,8 @@ import {
 
 export { mongoDbEventStore, type MongoDbEventStore, type MongoDbEventStoreOptions } from "./_event_store.ts";
 export type { MongoDbConnectionOptions } from "./_connection.ts";
+
+assertNativeRuntime("mongodb");
 
 /**
  * Options for {@linkcode mongoDbStorage}.

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { assertNativeRuntime } from "../_shared/native_only.ts";
 import { Buffer } from "node:buffer";
 import type { SqlExecutor, SqlParam, SqlRow, SqlStatement } from "../_sql/executor.ts";
 import { resolveTables, type SqlTableOptions } from "../_sql/dialect.ts";
@@ -26,6 +27,8 @@ import { sqlStorage, type SqlStateStorage } from "../_sql/storage.ts";
 import { sqlEventStore, type SqlEventStore } from "../_sql/event_store.ts";
 import { ConfigurationError } from "../../src/errors.ts";
 import { MSSQL_MAX_IDENTIFIER, mssqlDialect } from "./_dialect.ts";
+
+assertNativeRuntime("mssql");
 
 /** A request of the `mssql` package, as this adapter uses it. */
 export interface MssqlRequest {

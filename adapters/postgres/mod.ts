@@ -17,12 +17,15 @@
  * @module
  */
 
+import { assertNativeRuntime } from "../_shared/native_only.ts";
 import type { SqlExecutor, SqlParam, SqlRow, SqlStatement } from "../_sql/executor.ts";
 import { resolveTables, type SqlTableOptions } from "../_sql/dialect.ts";
 import { POSTGRES_MAX_IDENTIFIER, postgresDialect } from "../_sql/postgres_dialect.ts";
 import { sqlStorage, type SqlStateStorage } from "../_sql/storage.ts";
 import { sqlEventStore, type SqlEventStore } from "../_sql/event_store.ts";
 import { ConfigurationError } from "../../src/errors.ts";
+
+assertNativeRuntime("postgres");
 
 /** The part of a postgres.js `Sql` instance this adapter uses, so a ready one can be passed in. */
 export interface PostgresJsClient {

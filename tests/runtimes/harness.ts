@@ -170,3 +170,40 @@ export async function registerRemoteCases(
     });
   }
 }
+
+/** The adapters whose drivers need Node, Deno or Bun. */
+export const NATIVE_ADAPTERS: readonly string[] = ["postgres", "mongodb", "cassandra", "mssql"];
+
+/**
+ * Bundles a script whose fetch handler imports `adapters/<name>/mod.ts` for `?adapter=name`
+ * and answers with the error that import threw, as JSON, or `{ imported: true }`. Drivers and
+ * Node built-ins stay external, as a Workers build with `nodejs_compat` leaves them.
+ */
+export async function bundleImportProbe(target: Target, adapters: readonly string[]): Promise<string> {
+  const branches = adapters.map((name) =>
+    `if (adapter === ${JSON.stringify(name)}) await import(${JSON.stringify(join(root, "adapters", name, "mod.ts"))});`);
+  const handler = `async (request) => {
+    const adapter = new URL(request.url).searchParams.get("adapter");
+    try {
+      ${branches.join("\n      ")}
+      return Response.json({ imported: true });
+    } catch (error) {
+      return Response.json({ name: error?.name, code: error?.code, message: String(error?.message ?? error) });
+    }
+  }`;
+  const contents = target === "workerd"
+    ? `export default { fetch: ${handler} };`
+    : `const handle = ${handler};\naddEventListener("fetch", (event) => event.respondWith(handle(event.request)));`;
+  const result = await build({
+    stdin: { contents, resolveDir: root, sourcefile: "probe.js", loader: "js" },
+    bundle: true,
+    write: false,
+    format: target === "workerd" ? "esm" : "iife",
+    platform: "browser",
+    conditions: target === "workerd" ? ["workerd", "worker", "browser"] : ["edge-light", "worker", "browser"],
+    external: ["node:*", "postgres", "mongodb", "cassandra-driver", "mssql"],
+    target: "es2022",
+    logLevel: "silent",
+  });
+  return result.outputFiles[0]!.text;
+}
