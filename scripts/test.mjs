@@ -81,16 +81,17 @@ function lastNumber(text, pattern) {
   return matches.length ? Number(matches[matches.length - 1][1]) : 0;
 }
 
-function run(command, args, env) {
+// Runs a command and collects its output; `live` also echoes it as it comes.
+function run(command, args, env, live) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    const relay = (stream, sink) => stream.on("data", (chunk) => {
+    const collect = (stream) => stream.on("data", (chunk) => {
       out += chunk;
-      sink.write(chunk);
+      if (live) process.stdout.write(chunk);
     });
-    relay(child.stdout, process.stdout);
-    relay(child.stderr, process.stderr);
+    collect(child.stdout);
+    collect(child.stderr);
     child.on("close", (code) => resolve({ code, out: out.replace(/\x1b\[[0-9;]*m/g, "") }));
   });
 }
@@ -143,25 +144,33 @@ const started = startServices();
 const env = serviceEnv();
 const results = [];
 
-for (const name of selected) {
+// The runtimes run side by side: most of their time is spent waiting on servers, and every
+// case uses names of its own. Each runtime's output is printed whole when it finishes.
+const begin = Date.now();
+await Promise.all(selected.map(async (name) => {
   const runner = runners[name];
   if (!runner) throw new Error(`Unknown runtime ${name}; choose from ${Object.keys(runners).join(", ")}`);
   const version = spawnSync(runner.command, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0];
-  console.log(`\n== ${name} (${version}): ${portable.length} test files`);
-  const { code, out } = await run(runner.command, runner.args(portable), env);
+  const started = Date.now();
+  const { code, out } = await run(runner.command, runner.args(portable), env, selected.length === 1);
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  if (selected.length > 1) console.log(`\n== ${name} (${version}): ${portable.length} test files, ${minutes} min\n${out}`);
   results.push({ name, code, ...runner.counts(out) });
-}
+}));
 if (tooling.length && selected.includes("node20")) {
   console.log(`\n== tooling (node20): ${tooling.length} test files`);
-  const { code, out } = await run(node20, runners.node20.args(tooling), env);
+  const { code, out } = await run(node20, runners.node20.args(tooling), env, true);
   results.push({ name: "tooling", code, ...nodeCounts(out) });
 }
+console.log(`\nTests took ${((Date.now() - begin) / 60_000).toFixed(1)} min`);
 
 if (process.env.QUARK_KEEP_SERVICES !== "1") {
   for (const path of started.reverse()) spawnSync("bash", [path, "stop"], { cwd: root, stdio: "inherit" });
 }
 
 console.log("\n== results");
+const rank = (name) => (name === "tooling" ? selected.length : selected.indexOf(name));
+results.sort((left, right) => rank(left.name) - rank(right.name));
 const total = { passed: 0, failed: 0, skipped: 0 };
 for (const result of results) {
   // A runner that exits non-zero with no failed test counted still fails the run.

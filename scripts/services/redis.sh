@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Redis for the tests: our own redis-server (Debian package) on 127.0.0.1:56379, in memory
+# Redis for the tests: our own redis-server (Debian package) on 127.0.0.1:16379, in memory
 # only (no RDB snapshots, no AOF). The Upstash REST bridge (upstash.sh) sits in front of it.
 # Usage: scripts/services/redis.sh install|start|stop|status
 set -euo pipefail
@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SERVICE_DIR="$ROOT/.services/redis"
 NAME=redis
 HOST=127.0.0.1
-PORT="${QUARK_REDIS_PORT:-56379}"
+PORT="${QUARK_REDIS_PORT:-16379}"
 PIDFILE="$SERVICE_DIR/pid"
 LOG="$SERVICE_DIR/redis.log"
 # shellcheck source=_service.bash

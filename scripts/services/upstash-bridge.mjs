@@ -10,7 +10,7 @@
 //   Upstash-Encoding: base64 -> every bulk string in the result is base64, nested ones too
 //
 // Environment: UPSTASH_BRIDGE_TOKEN (required), UPSTASH_BRIDGE_PORT (8079),
-// UPSTASH_BRIDGE_HOST (127.0.0.1), REDIS_URL (redis://127.0.0.1:56379).
+// UPSTASH_BRIDGE_HOST (127.0.0.1), REDIS_URL (redis://127.0.0.1:16379).
 // A replies-only client is written here on purpose: libraries such as ioredis turn some replies
 // (HGETALL) into objects, which would break the wire format.
 
@@ -21,7 +21,7 @@ import { timingSafeEqual } from "node:crypto";
 const TOKEN = process.env.UPSTASH_BRIDGE_TOKEN ?? "";
 const PORT = Number(process.env.UPSTASH_BRIDGE_PORT ?? 8079);
 const HOST = process.env.UPSTASH_BRIDGE_HOST ?? "127.0.0.1";
-const REDIS = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:56379");
+const REDIS = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:16379");
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const MAX_IDLE_DEDICATED = 8;
 

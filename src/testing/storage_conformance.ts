@@ -356,7 +356,7 @@ export function runStorageConformance(test: TestRegistrar, options: StorageConfo
     const count = defineState("count", { schema: anySchema as StandardSchemaV1<unknown, number>, initial: 0 });
     const Counter = defineActor(uniqueName("counter"), {
       states: { count },
-      conflict: { retry: { maxAttempts: 1000, baseDelayMs: 1, maxDelayMs: 40, ...options.raceRetry } },
+      conflict: { retry: { maxAttempts: 1000, baseDelayMs: 4, maxDelayMs: 600, ...options.raceRetry } },
       handlers: {
         async increment({ states }) {
           states.count.value += 1;
@@ -365,6 +365,7 @@ export function runStorageConformance(test: TestRegistrar, options: StorageConfo
       },
     });
     // One system per writer, as if each ran in its own process: only storage arbitrates.
+    // The wide backoff ceiling keeps 64 writers from spending most round trips on conflicts.
     const systems = Array.from({ length: RACE_WRITERS }, () => createActorSystem({ storage }));
     await Promise.all(systems.map(async (system) => {
       const counter = system.actor(Counter, "shared");
