@@ -102,26 +102,26 @@ function services() {
 }
 
 function startServices() {
-  const started = [];
   if (process.env.QUARK_SERVICES === "none") {
     console.log("QUARK_SERVICES=none: not starting services; adapter tests will skip by name");
-    return started;
+    return [];
   }
-  for (const script of services()) {
-    const path = join(root, "scripts", "services", script);
-    const wasRunning = spawnSync("bash", [path, "status"], { cwd: root, stdio: "ignore" }).status === 0;
+  const scripts = services().map((script) => join(root, "scripts", "services", script));
+  // Some services start others (neon-http starts postgres), so ask every one first.
+  const running = new Set(scripts.filter((path) => spawnSync("bash", [path, "status"], { cwd: root, stdio: "ignore" }).status === 0));
+  for (const path of scripts) {
+    const name = path.split("/").pop().replace(/\.sh$/, "");
     const begin = Date.now();
-    console.log(`== starting ${script.replace(/\.sh$/, "")}${wasRunning ? " (already running)" : ""}`);
+    console.log(`== starting ${name}${running.has(path) ? " (already running)" : ""}`);
     const result = spawnSync("bash", [path, "start"], { cwd: root, stdio: "inherit" });
     if (result.status !== 0) {
-      console.error(`FAILED to start ${script}; its tests cannot run`);
+      console.error(`FAILED to start ${name}; its tests cannot run`);
       process.exitCode = 1;
       continue;
     }
     console.log(`   ready in ${((Date.now() - begin) / 1000).toFixed(1)} s`);
-    if (!wasRunning) started.push(path);
   }
-  return started;
+  return scripts.filter((path) => !running.has(path));
 }
 
 function serviceEnv() {

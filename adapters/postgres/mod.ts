@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import { postgresStorage } from "@quark/persistence/postgres";
- * const storage = postgresStorage({ url: "postgres://quark:quark@127.0.0.1:55432/quark" });
+ * const storage = postgresStorage({ url: "postgres://quark:quark@127.0.0.1:15432/quark" });
  * await storage.ensureSchema();
  * await storage.close();
  * ```
@@ -99,7 +99,7 @@ function openExecutor(options: PostgresOptions): () => Promise<SqlExecutor> {
  * @example
  * ```ts
  * import { postgresStorage } from "@quark/persistence/postgres";
- * const storage = postgresStorage({ url: "postgres://quark:quark@127.0.0.1:55432/quark", autoCreateSchema: true });
+ * const storage = postgresStorage({ url: "postgres://quark:quark@127.0.0.1:15432/quark", autoCreateSchema: true });
  * const key = { actorType: "account", actorId: "42", stateName: "balance" };
  * await storage.write({ key, value: new Uint8Array([1]), etag: crypto.randomUUID(), lastWriteWins: true });
  * await storage.close();
@@ -127,7 +127,7 @@ export function postgresStorage(options: PostgresOptions): SqlStateStorage {
  * @example
  * ```ts
  * import { postgresEventStore } from "@quark/persistence/postgres";
- * const store = postgresEventStore({ url: "postgres://quark:quark@127.0.0.1:55432/quark", autoCreateSchema: true });
+ * const store = postgresEventStore({ url: "postgres://quark:quark@127.0.0.1:15432/quark", autoCreateSchema: true });
  * await store.append(`ledger-${crypto.randomUUID()}`, [{ type: "Opened", data: new Uint8Array() }], "no_stream");
  * await store.close();
  * ```

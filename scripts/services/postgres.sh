@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# PostgreSQL for the tests: a private cluster (own initdb) on 127.0.0.1:55432, run as the
+# PostgreSQL for the tests: a private cluster (own initdb) on 127.0.0.1:15432, run as the
 # `postgres` OS user, with a database `quark` owned by a password user `quark`.
 # Usage: scripts/services/postgres.sh install|start|stop|status
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SERVICE_DIR="$ROOT/.services/postgres"
-PORT="${QUARK_POSTGRES_PORT:-55432}"
+PORT="${QUARK_POSTGRES_PORT:-15432}"
 DB_USER=quark
 DB_PASSWORD=quark
 DB_NAME=quark
@@ -100,7 +100,7 @@ log_min_messages = warning
 EOF
   fi
   # A pid file left by a crash would stop pg_ctl; the server removes a stale one itself.
-  as_postgres "$bin/pg_ctl" -D "$data" -l "$(dirname "$data")/server.log" -w -t 60 start >/dev/null
+  as_postgres "$bin/pg_ctl" -D "$data" -l "$(dirname "$data")/server.log" -w -t 60 -o "-p $PORT" start >/dev/null
   head -n 1 "$data/postmaster.pid" >"$SERVICE_DIR/pid"
   # The role and database are created once, over the peer-authenticated Unix socket.
   as_postgres "$bin/psql" -h "$socket_dir" -p "$PORT" -d postgres -v ON_ERROR_STOP=1 -qAt >/dev/null <<EOF
