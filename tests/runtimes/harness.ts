@@ -133,7 +133,7 @@ export async function registerRemoteCases(
   runtime: string,
   selection: Selection,
   dispatch: Dispatch,
-  caseTimeoutMs = 300_000,
+  caseTimeoutMs = 900_000,
 ): Promise<void> {
   for (const { name, reason } of selection.skipped) {
     console.log(`SKIP ${runtime} ${name}: ${reason}`);
