@@ -2,7 +2,16 @@
 // retry policy, and the codec pipeline (structured values, AES-GCM, gzip where the runtime
 // has CompressionStream).
 import * as v from "valibot";
-import { createActorSystem, createCodec, defineActor, defineState, isQuarkError, memoryStorage } from "../../../mod.ts";
+import {
+  createActorSystem,
+  createCodec,
+  defineActor,
+  defineEventSourcedActor,
+  defineState,
+  isQuarkError,
+  memoryEventStore,
+  memoryStorage,
+} from "../../../mod.ts";
 import type { RuntimeSuite } from "../protocol.ts";
 
 function check(condition: unknown, message: string): asserts condition {
@@ -42,6 +51,24 @@ const Ledger = defineActor("ledger", {
   },
 });
 
+const Wallet = defineEventSourcedActor("wallet", {
+  events: v.variant("type", [
+    v.object({ type: v.literal("Deposited"), cents: v.number() }),
+    v.object({ type: v.literal("Withdrawn"), cents: v.number() }),
+  ]),
+  state: v.object({ balance: v.number() }),
+  initial: { balance: 0 },
+  apply: (current, event) => ({ balance: current.balance + (event.type === "Deposited" ? event.cents : -event.cents) }),
+  commands: {
+    async deposit(wallet, cents: number) {
+      await wallet.raise({ type: "Deposited", cents });
+      await wallet.commit();
+      return wallet.version;
+    },
+    balance: (wallet) => wallet.state.balance,
+  },
+});
+
 const suite: RuntimeSuite = {
   name: "core",
   register(test, _env, skip) {
@@ -74,6 +101,19 @@ const suite: RuntimeSuite = {
         await second.shutdown();
       });
     }
+
+    test("core: an event-sourced actor commits events and recovers them in a new system", async () => {
+      const storage = memoryStorage();
+      const eventStore = memoryEventStore();
+      const first = createActorSystem({ storage, eventStore });
+      await first.actor(Wallet, "w1").deposit(100);
+      check(await first.actor(Wallet, "w1").deposit(50) === 2, "stream version after two deposits");
+      await first.shutdown();
+      const second = createActorSystem({ storage, eventStore });
+      const balance = await second.actor(Wallet, "w1").balance();
+      check(balance === 150, `recovered balance ${balance}`);
+      await second.shutdown();
+    });
 
     test("core: an invalid value is refused and nothing is stored", async () => {
       const system = createActorSystem({ storage: memoryStorage() });
