@@ -453,11 +453,19 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
 
 const RETRYABLE_REASONS = new Set(["None", "ConditionalCheckFailed", "TransactionConflict"]);
 
+const NAME_PATTERNS = Object.entries(NAMES).map(([placeholder, name]) => [new RegExp(`${placeholder}\\b`), placeholder, name] as const);
+// The adapter builds only a handful of distinct expressions, so their name maps are cached.
+const namesByExpression = new Map<string, Record<string, string>>();
+
 /** The attribute names an expression uses; DynamoDB rejects unused ones. */
 function pickNames(expression: string): Record<string, string> {
-  const names: Record<string, string> = {};
-  for (const [placeholder, name] of Object.entries(NAMES)) {
-    if (new RegExp(`${placeholder}\\b`).test(expression)) names[placeholder] = name;
+  let names = namesByExpression.get(expression);
+  if (names === undefined) {
+    names = {};
+    for (const [pattern, placeholder, name] of NAME_PATTERNS) {
+      if (pattern.test(expression)) names[placeholder] = name;
+    }
+    namesByExpression.set(expression, names);
   }
   return names;
 }

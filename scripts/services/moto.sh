@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# moto server: a local DynamoDB endpoint for the dynamodb adapter's tests and benchmark.
+# moto server: local DynamoDB endpoints for the dynamodb adapter's tests and benchmark.
 #
 #   scripts/services/moto.sh install   create .cache/moto-venv and pip install 'moto[server]' and waitress
 #                                      into it (no system-wide pip)
-#   scripts/services/moto.sh start     install if needed, start on 127.0.0.1:$MOTO_PORT (default 5055), wait until ready
-#   scripts/services/moto.sh stop      stop the server this script started (by its recorded pid)
-#   scripts/services/moto.sh status    say whether it runs
+#   scripts/services/moto.sh start     install if needed, start $MOTO_INSTANCES (default 4) servers on
+#                                      127.0.0.1 from port $MOTO_PORT (default 5055), wait until ready
+#   scripts/services/moto.sh stop      stop the servers this script started (by their recorded pids)
+#   scripts/services/moto.sh status    say whether they run
 #
-# The server is moto's own WSGI app, run by scripts/services/moto_serial.py under one lock and
+# Each server is moto's own WSGI app, run by scripts/services/moto_serial.py under one lock and
 # with keep-alive (plain moto_server is neither atomic under concurrency nor keep-alive).
-# Writes .services/moto/env with DYNAMODB_ENDPOINT, AWS_REGION and dummy credentials.
+#
+# One server per runtime (node20, node24, deno, bun): the test orchestrator runs the runtimes
+# side by side, and a server handles one request at a time, so four 64-writer races queued on
+# one server slow each other down far more than four servers sharing the CPU. Tests pick theirs
+# from DYNAMODB_ENDPOINTS; DYNAMODB_ENDPOINT is the first.
+#
+# Writes .services/moto/env with DYNAMODB_ENDPOINT(S), AWS_REGION and dummy credentials, and
+# .services/moto/pid with the servers' pids, one per line.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.cache/moto-venv"
 DIR="$ROOT/.services/moto"
 PORT="${MOTO_PORT:-5055}"
+INSTANCES="${MOTO_INSTANCES:-4}"
 HOST=127.0.0.1
 PIDFILE="$DIR/pid"
-LOG="$DIR/moto.log"
 ENVFILE="$DIR/env"
 
 find_python() {
@@ -50,83 +58,117 @@ install() {
   [ -x "$VENV/bin/moto_server" ] || { echo "moto: moto_server missing after install" >&2; exit 1; }
 }
 
-running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+ports() {
+  seq "$PORT" $((PORT + INSTANCES - 1))
 }
 
-ready() {
+ready_on() {
   # Any HTTP answer from moto on this port means it serves requests; its dashboard path is cheap.
   if command -v curl >/dev/null 2>&1; then
-    curl -fsS -o /dev/null --max-time 2 "http://$HOST:$PORT/moto-api/" 2>/dev/null
+    curl -fsS -o /dev/null --max-time 2 "http://$HOST:$1/moto-api/" 2>/dev/null
   else
-    "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://$HOST:$PORT/moto-api/', timeout=2)" 2>/dev/null
+    "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://$HOST:$1/moto-api/', timeout=2)" 2>/dev/null
   fi
+}
+
+pid_of() {
+  [ -f "$DIR/pid.$1" ] && cat "$DIR/pid.$1"
+}
+
+running_on() {
+  local pid
+  pid="$(pid_of "$1")" && kill -0 "$pid" 2>/dev/null
+}
+
+all_ready() {
+  local port
+  for port in $(ports); do
+    running_on "$port" && ready_on "$port" || return 1
+  done
+}
+
+pids() {
+  local port
+  for port in $(ports); do pid_of "$port" || true; done | tr '\n' ' '
 }
 
 write_env() {
   mkdir -p "$DIR"
+  local endpoints="" port
+  for port in $(ports); do endpoints="${endpoints:+$endpoints,}http://$HOST:$port"; done
   cat >"$ENVFILE" <<EOF
 DYNAMODB_ENDPOINT=http://$HOST:$PORT
+DYNAMODB_ENDPOINTS=$endpoints
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=quark-test
 AWS_SECRET_ACCESS_KEY=quark-test
 EOF
+  for port in $(ports); do pid_of "$port"; done >"$PIDFILE"
 }
 
 start() {
-  if running && ready; then
+  if all_ready; then
     write_env
-    echo "moto: already running (pid $(cat "$PIDFILE")) on $HOST:$PORT"
+    echo "moto: already running on $HOST ports $PORT-$((PORT + INSTANCES - 1)) (pids $(pids))"
     return 0
   fi
   install
   mkdir -p "$DIR"
-  if ready; then
-    echo "moto: port $PORT is taken by a process this script did not start" >&2
-    exit 1
-  fi
-  local began
+  local began port
   began="$(date +%s.%N)"
-  # moto_serial.py serves moto one request at a time over keep-alive; see that file for why.
-  nohup "$VENV/bin/python" "$ROOT/scripts/services/moto_serial.py" "$HOST" "$PORT" >"$LOG" 2>&1 &
-  echo $! >"$PIDFILE"
-  for _ in $(seq 1 300); do
-    if ready; then
-      write_env
-      echo "moto: ready on $HOST:$PORT (pid $(cat "$PIDFILE")) after $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $began}") s"
-      return 0
-    fi
-    if ! running; then
-      echo "moto: server exited during start-up; see $LOG" >&2
-      tail -n 20 "$LOG" >&2 || true
+  for port in $(ports); do
+    running_on "$port" && continue
+    if ready_on "$port"; then
+      echo "moto: port $port is taken by a process this script did not start" >&2
       exit 1
     fi
+    # moto_serial.py serves moto one request at a time over keep-alive; see that file for why.
+    nohup "$VENV/bin/python" "$ROOT/scripts/services/moto_serial.py" "$HOST" "$port" >"$DIR/moto-$port.log" 2>&1 &
+    echo $! >"$DIR/pid.$port"
+  done
+  for _ in $(seq 1 600); do
+    if all_ready; then
+      write_env
+      echo "moto: $INSTANCES servers ready on $HOST ports $PORT-$((PORT + INSTANCES - 1)) after $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $began}") s"
+      return 0
+    fi
+    for port in $(ports); do
+      if ! running_on "$port"; then
+        echo "moto: the server on port $port exited during start-up; see $DIR/moto-$port.log" >&2
+        tail -n 20 "$DIR/moto-$port.log" >&2 || true
+        stop >/dev/null
+        exit 1
+      fi
+    done
     sleep 0.1
   done
-  echo "moto: not ready after 30 s; see $LOG" >&2
+  echo "moto: not ready after 60 s; see $DIR/moto-*.log" >&2
   exit 1
 }
 
 stop() {
-  if running; then
-    local pid
-    pid="$(cat "$PIDFILE")"
-    kill "$pid"
-    for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-    echo "moto: stopped (pid $pid)"
-  else
-    echo "moto: not running"
-  fi
+  local stopped="" pid file
+  for file in "$DIR"/pid.*; do
+    [ -f "$file" ] || continue
+    pid="$(cat "$file")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid"
+      for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+      stopped="$stopped $pid"
+    fi
+    rm -f "$file"
+  done
   rm -f "$PIDFILE"
+  if [ -n "$stopped" ]; then echo "moto: stopped (pids$stopped)"; else echo "moto: not running"; fi
 }
 
 status() {
-  if running && ready; then
-    echo "moto: running (pid $(cat "$PIDFILE")) on $HOST:$PORT"
+  if all_ready; then
+    echo "moto: running on $HOST ports $PORT-$((PORT + INSTANCES - 1)) (pids $(pids))"
   else
     echo "moto: not running"
     return 1

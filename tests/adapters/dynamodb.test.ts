@@ -13,9 +13,15 @@ import { dynamoDbEventStore, dynamoDbStorage } from "../../adapters/dynamodb/mod
 import { runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { isQuarkError } from "../../src/errors.ts";
 
-const endpoint = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.DYNAMODB_ENDPOINT;
+const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
+// scripts/services/moto.sh runs one server per runtime, since the runtimes' tests run side by side.
+const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+const nodeMajor = Number(globalThis.process?.versions?.node?.split(".")[0] ?? 0);
+const runtimeIndex = runtime === "deno" ? 2 : runtime === "bun" ? 3 : nodeMajor >= 22 ? 1 : 0;
+const endpoints = (env.DYNAMODB_ENDPOINTS ?? "").split(",").filter(Boolean);
+const endpoint = endpoints.length > 0 ? endpoints[runtimeIndex % endpoints.length] : env.DYNAMODB_ENDPOINT;
 
-if (endpoint === undefined || endpoint === "") {
+if (!endpoint) {
   const reason = "DYNAMODB_ENDPOINT is not set (start moto with scripts/services/moto.sh start)";
   console.log(`SKIP dynamodb: ${reason}`);
   test("dynamodb conformance", { skip: reason }, () => {});
