@@ -30,7 +30,18 @@ import { MSSQL_MAX_IDENTIFIER, mssqlDialect } from "./_dialect.ts";
 
 assertNativeRuntime("mssql");
 
-/** A request of the `mssql` package, as this adapter uses it. */
+/**
+ * A request of the `mssql` package, as this adapter uses it.
+ *
+ * @example A request made by an `mssql` pool
+ * ```ts
+ * // @ts-ignore: the mssql package ships no types
+ * import sql from "mssql";
+ * import type { MssqlRequest } from "@quark/persistence/mssql";
+ * const pool = new sql.ConnectionPool("Server=127.0.0.1,1433;Database=quark;User Id=sa;Password=Quark_pass1;Encrypt=false");
+ * const request: MssqlRequest = pool.request().input("id", sql.NVarChar(100), "42");
+ * ```
+ */
 export interface MssqlRequest {
   /** Binds a named parameter with an explicit type. */
   input(name: string, type: unknown, value: unknown): MssqlRequest;
@@ -40,7 +51,18 @@ export interface MssqlRequest {
   query(text: string): PromiseLike<{ recordsets: unknown[][] | Record<string, unknown[]> }>;
 }
 
-/** The part of an `mssql` `ConnectionPool` this adapter uses, so a ready one can be passed in. */
+/**
+ * The part of an `mssql` `ConnectionPool` this adapter uses, so a ready one can be passed in.
+ *
+ * @example Passing in a pool you own
+ * ```ts
+ * // @ts-ignore: the mssql package ships no types
+ * import sql from "mssql";
+ * import { mssqlStorage, type MssqlPool } from "@quark/persistence/mssql";
+ * const pool: MssqlPool = new sql.ConnectionPool("Server=127.0.0.1,1433;Database=quark;User Id=sa;Password=Quark_pass1;Encrypt=false");
+ * const storage = mssqlStorage({ pool }); // connect the pool before the first call
+ * ```
+ */
 export interface MssqlPool {
   /** Makes a request on the pool. */
   request(): MssqlRequest;
@@ -48,7 +70,15 @@ export interface MssqlPool {
   close(): PromiseLike<void>;
 }
 
-/** Options for {@linkcode mssqlStorage} and {@linkcode mssqlEventStore}. */
+/**
+ * Options for {@linkcode mssqlStorage} and {@linkcode mssqlEventStore}.
+ *
+ * @example A connection string and a table name of your own
+ * ```ts
+ * import type { MssqlOptions } from "@quark/persistence/mssql";
+ * const options: MssqlOptions = { url: "Server=127.0.0.1,1433;Database=quark;User Id=sa;Password=Quark_pass1;Encrypt=false", stateTable: "actor_state" };
+ * ```
+ */
 export interface MssqlOptions extends SqlTableOptions {
   /** A connection string (`Server=…;Database=…;User Id=…;Password=…`) or an `mssql` config object. */
   readonly url?: string | Record<string, unknown>;

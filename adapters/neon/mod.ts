@@ -27,7 +27,18 @@ import { sqlStorage, type SqlStateStorage } from "../_sql/storage.ts";
 import { sqlEventStore, type SqlEventStore } from "../_sql/event_store.ts";
 import { ConfigurationError } from "../../src/errors.ts";
 
-/** The part of a `neon()` query function this adapter uses, so a ready one can be passed in. */
+/**
+ * The part of a `neon()` query function this adapter uses, so a ready one can be passed in.
+ *
+ * @example Passing in a `neon()` query function
+ * ```ts
+ * import { neon } from "@neondatabase/serverless";
+ * import { neonStorage, type NeonHttpClient } from "@quark/persistence/neon";
+ * // The driver types `transaction` more narrowly than this interface, hence the cast.
+ * const sql = neon("postgres://user:password@ep-example.eu-central-1.aws.neon.tech/db") as unknown as NeonHttpClient;
+ * const storage = neonStorage({ sql });
+ * ```
+ */
 export interface NeonHttpClient {
   /** Runs one statement in one fetch. */
   query(text: string, params?: unknown[], options?: { arrayMode?: boolean }): PromiseLike<unknown>;
@@ -35,7 +46,18 @@ export interface NeonHttpClient {
   transaction(queries: unknown[], options?: { arrayMode?: boolean; isolationLevel?: string }): PromiseLike<unknown[]>;
 }
 
-/** One pooled session of a Neon `Pool`. */
+/**
+ * One pooled session of a Neon `Pool`.
+ *
+ * @example The driver's pooled client is one
+ * ```ts
+ * import type { Pool } from "@neondatabase/serverless";
+ * import type { NeonPoolSession } from "@quark/persistence/neon";
+ * async function takeSession(pool: Pool): Promise<NeonPoolSession> {
+ *   return await pool.connect();
+ * }
+ * ```
+ */
 export interface NeonPoolSession {
   /** Runs one statement. */
   query(config: { text: string; values?: unknown[]; rowMode?: "array" }): PromiseLike<{ rows: unknown[] }>;
@@ -43,7 +65,19 @@ export interface NeonPoolSession {
   release(error?: Error | boolean): void;
 }
 
-/** The part of a Neon `Pool` this adapter uses, so a ready one can be passed in. */
+/**
+ * The part of a Neon `Pool` this adapter uses, so a ready one can be passed in.
+ *
+ * @example Passing in a `Pool` you own
+ * ```ts
+ * import { Pool } from "@neondatabase/serverless";
+ * import { neonStorage, type NeonPoolClient } from "@quark/persistence/neon";
+ * const pool: NeonPoolClient = new Pool({ connectionString: "postgres://user:password@ep-example.eu-central-1.aws.neon.tech/db" });
+ * const storage = neonStorage({ transport: "websocket", pool });
+ * await storage.close(); // leaves `pool` open: it is yours
+ * await pool.end();
+ * ```
+ */
 export interface NeonPoolClient {
   /** Runs one statement on any session. */
   query(config: { text: string; values?: unknown[]; rowMode?: "array" }): PromiseLike<{ rows: unknown[] }>;
@@ -56,6 +90,13 @@ export interface NeonPoolClient {
 /**
  * Settings for the driver's `neonConfig`. The driver keeps these process-wide, so they apply
  * to every Neon client in the process; they are set when the adapter first connects.
+ *
+ * @example A WebSocket class for Node 20, which has no global one
+ * ```ts
+ * import { WebSocket } from "ws";
+ * import type { NeonDriverConfig } from "@quark/persistence/neon";
+ * const neonConfig: NeonDriverConfig = { webSocketConstructor: WebSocket };
+ * ```
  */
 export interface NeonDriverConfig {
   /** Where HTTP queries go: a URL, or a function of host and port. */
@@ -74,7 +115,15 @@ export interface NeonDriverConfig {
   readonly forceDisablePgSSL?: boolean;
 }
 
-/** Options for {@linkcode neonStorage} and {@linkcode neonEventStore}. */
+/**
+ * Options for {@linkcode neonStorage} and {@linkcode neonEventStore}.
+ *
+ * @example The WebSocket transport with a larger pool
+ * ```ts
+ * import type { NeonOptions } from "@quark/persistence/neon";
+ * const options: NeonOptions = { url: "postgres://user:password@ep-example.eu-central-1.aws.neon.tech/db", transport: "websocket", poolOptions: { max: 20 } };
+ * ```
+ */
 export interface NeonOptions extends SqlTableOptions {
   /** The Neon connection string. Needed unless `sql` or `pool` is given. */
   readonly url?: string;

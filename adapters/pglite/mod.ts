@@ -24,7 +24,20 @@ import { sqlStorage, type SqlStateStorage } from "../_sql/storage.ts";
 import { sqlEventStore, type SqlEventStore } from "../_sql/event_store.ts";
 import { ConfigurationError } from "../../src/errors.ts";
 
-/** The part of a PGlite instance this adapter uses, so a ready instance can be passed in. */
+/**
+ * The part of a PGlite instance this adapter uses, so a ready instance can be passed in.
+ *
+ * @example Passing in a PGlite instance you own
+ * ```ts
+ * import { PGlite } from "@electric-sql/pglite";
+ * import { pgliteStorage, type PGliteClient } from "@quark/persistence/pglite";
+ * const client: PGliteClient = new PGlite();
+ * const storage = pgliteStorage({ client });
+ * await storage.ensureSchema();
+ * await storage.close();
+ * await client.close();
+ * ```
+ */
 export interface PGliteClient {
   /** Runs one statement. */
   query(text: string, params?: unknown[], options?: { rowMode?: "array" | "object" }): Promise<{ rows: unknown[] }>;
@@ -34,7 +47,17 @@ export interface PGliteClient {
   close(): Promise<void>;
 }
 
-/** Options for {@linkcode pgliteStorage} and {@linkcode pgliteEventStore}. */
+/**
+ * Options for {@linkcode pgliteStorage} and {@linkcode pgliteEventStore}.
+ *
+ * @example In memory, with a table name of your own
+ * ```ts
+ * import { pgliteStorage, type PGliteOptions } from "@quark/persistence/pglite";
+ * const options: PGliteOptions = { stateTable: "actor_state", autoCreateSchema: true };
+ * const storage = pgliteStorage(options);
+ * await storage.close();
+ * ```
+ */
 export interface PGliteOptions extends SqlTableOptions {
   /**
    * A folder for a durable database (`./.data/quark`), or a PGlite URL such as `idb://name`.

@@ -27,7 +27,20 @@ import { ConfigurationError } from "../../src/errors.ts";
 
 assertNativeRuntime("postgres");
 
-/** The part of a postgres.js `Sql` instance this adapter uses, so a ready one can be passed in. */
+/**
+ * The part of a postgres.js `Sql` instance this adapter uses, so a ready one can be passed in.
+ *
+ * @example Passing in a postgres.js pool you own
+ * ```ts
+ * import postgres from "postgres";
+ * import { postgresStorage, type PostgresJsClient } from "@quark/persistence/postgres";
+ * const sql = postgres("postgres://quark:quark@127.0.0.1:15432/quark", { max: 20 });
+ * // postgres.js types its transaction callback more narrowly than this interface, hence the cast.
+ * const storage = postgresStorage({ client: sql as unknown as PostgresJsClient });
+ * await storage.close(); // leaves `sql` open: it is yours
+ * await sql.end();
+ * ```
+ */
 export interface PostgresJsClient {
   /** Runs one statement with parameters. */
   unsafe(text: string, params?: unknown[], options?: { prepare?: boolean }): { values(): PromiseLike<unknown[][]> };
@@ -37,7 +50,15 @@ export interface PostgresJsClient {
   end(options?: { timeout?: number }): PromiseLike<void>;
 }
 
-/** Options for {@linkcode postgresStorage} and {@linkcode postgresEventStore}. */
+/**
+ * Options for {@linkcode postgresStorage} and {@linkcode postgresEventStore}.
+ *
+ * @example A connection string and a table name of your own
+ * ```ts
+ * import type { PostgresOptions } from "@quark/persistence/postgres";
+ * const options: PostgresOptions = { url: "postgres://quark:quark@127.0.0.1:15432/quark", stateTable: "actor_state" };
+ * ```
+ */
 export interface PostgresOptions extends SqlTableOptions {
   /** A connection string, such as `postgres://user:password@host:5432/database`. */
   readonly url?: string;
