@@ -34,8 +34,7 @@ import { ConfigurationError } from "../../src/errors.ts";
  * ```ts
  * import { neon } from "@neondatabase/serverless";
  * import { neonStorage, type NeonHttpClient } from "@quark/persistence/neon";
- * // The driver types `transaction` more narrowly than this interface, hence the cast.
- * const sql = neon("postgres://user:password@ep-example.eu-central-1.aws.neon.tech/db") as unknown as NeonHttpClient;
+ * const sql: NeonHttpClient = neon("postgres://user:password@ep-example.eu-central-1.aws.neon.tech/db");
  * const storage = neonStorage({ sql });
  * ```
  */
@@ -43,7 +42,9 @@ export interface NeonHttpClient {
   /** Runs one statement in one fetch. */
   query(text: string, params?: unknown[], options?: { arrayMode?: boolean }): PromiseLike<unknown>;
   /** Runs queries made by `query` as one transaction in one fetch. */
-  transaction(queries: unknown[], options?: { arrayMode?: boolean; isolationLevel?: string }): PromiseLike<unknown[]>;
+  // `any`: the driver accepts only its own query objects here, which this interface cannot name.
+  // deno-lint-ignore no-explicit-any
+  transaction(queries: any[], options?: { arrayMode?: boolean; isolationLevel?: string }): PromiseLike<unknown[]>;
 }
 
 /**
@@ -220,7 +221,7 @@ function openExecutor(options: NeonOptions): () => Promise<SqlExecutor> {
     if (transport === "http") {
       if (options.sql !== undefined) return httpExecutor(options.sql);
       const driver = await loadDriver(options.neonConfig, transport);
-      return httpExecutor(driver.neon(options.url!) as unknown as NeonHttpClient);
+      return httpExecutor(driver.neon(options.url!));
     }
     const given = options.pool;
     if (given !== undefined) return poolExecutor("connect" in given ? given : await given(), false);

@@ -28,6 +28,21 @@ import { ConfigurationError } from "../../src/errors.ts";
 assertNativeRuntime("postgres");
 
 /**
+ * The part of a postgres.js transaction (`TransactionSql`) this adapter uses.
+ *
+ * @example Any postgres.js client or transaction fits
+ * ```ts
+ * import postgres from "postgres";
+ * import type { PostgresJsTransaction } from "@quark/persistence/postgres";
+ * const sql: PostgresJsTransaction = postgres("postgres://quark:quark@127.0.0.1:15432/quark");
+ * ```
+ */
+export interface PostgresJsTransaction {
+  /** Runs one statement with parameters. */
+  unsafe(text: string, params?: unknown[], options?: { prepare?: boolean }): { values(): PromiseLike<unknown[][]> };
+}
+
+/**
  * The part of a postgres.js `Sql` instance this adapter uses, so a ready one can be passed in.
  *
  * @example Passing in a postgres.js pool you own
@@ -35,17 +50,15 @@ assertNativeRuntime("postgres");
  * import postgres from "postgres";
  * import { postgresStorage, type PostgresJsClient } from "@quark/persistence/postgres";
  * const sql = postgres("postgres://quark:quark@127.0.0.1:15432/quark", { max: 20 });
- * // postgres.js types its transaction callback more narrowly than this interface, hence the cast.
- * const storage = postgresStorage({ client: sql as unknown as PostgresJsClient });
+ * const client: PostgresJsClient = sql;
+ * const storage = postgresStorage({ client });
  * await storage.close(); // leaves `sql` open: it is yours
  * await sql.end();
  * ```
  */
-export interface PostgresJsClient {
-  /** Runs one statement with parameters. */
-  unsafe(text: string, params?: unknown[], options?: { prepare?: boolean }): { values(): PromiseLike<unknown[][]> };
+export interface PostgresJsClient extends PostgresJsTransaction {
   /** Runs a callback inside one transaction. */
-  begin<T>(callback: (sql: PostgresJsClient) => Promise<T>): PromiseLike<T>;
+  begin<T>(callback: (sql: PostgresJsTransaction) => Promise<T>): PromiseLike<T>;
   /** Closes the pool. */
   end(options?: { timeout?: number }): PromiseLike<void>;
 }
@@ -79,7 +92,7 @@ const DRIVER_NAME = "postgres";
 function executorOver(client: PostgresJsClient, owned: boolean): SqlExecutor {
   // `unsafe` does not prepare by default, and then postgres.js describes every statement in
   // a round trip of its own before running it. Prepared, a write is one round trip.
-  const run = (target: PostgresJsClient, statement: SqlStatement) =>
+  const run = (target: PostgresJsTransaction, statement: SqlStatement) =>
     Promise.resolve(target.unsafe(statement.text, statement.params as SqlParam[], { prepare: !statement.oneOff }).values()) as Promise<SqlRow[]>;
   return {
     query: (statement) => run(client, statement),
@@ -106,7 +119,7 @@ function openExecutor(options: PostgresOptions): () => Promise<SqlExecutor> {
     if (given !== undefined) return executorOver("unsafe" in given ? given : await given(), false);
     const { default: postgres } = await import("postgres");
     const client = postgres(options.url!, { max: 10, onnotice: () => {}, ...options.driverOptions });
-    return executorOver(client as unknown as PostgresJsClient, true);
+    return executorOver(client, true);
   };
 }
 

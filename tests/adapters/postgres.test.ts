@@ -16,7 +16,7 @@ if (url === undefined) {
   // One pool for the file, as an app would hold one; the race needs more than the default.
   // Idle connections close after a second, so the process ends when the cases are done.
   const sql = postgres(serverUrl, { max: 20, idle_timeout: 1, onnotice: () => {} });
-  const client = sql as unknown as PostgresJsClient;
+  const client: PostgresJsClient = sql;
   await postgresStorage({ client }).ensureSchema();
   await postgresEventStore({ client }).ensureSchema();
 
