@@ -45,6 +45,8 @@ export type ErrorKind =
   | { readonly kind: "guard"; readonly index: number; readonly detail: string }
   /** The database aborted the transaction because of concurrent access (deadlock, serialization). */
   | { readonly kind: "contention" }
+  /** The tables do not exist: the schema was never created. */
+  | { readonly kind: "missing-schema" }
   /** Anything else: the backend is unreachable or failing. */
   | { readonly kind: "unavailable" };
 

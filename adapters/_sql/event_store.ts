@@ -8,11 +8,12 @@
 
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "../../src/events/types.ts";
 import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
-import { CorruptDataError, EventStoreConflictError, StorageUnavailableError } from "../../src/errors.ts";
+import { CorruptDataError, EventStoreConflictError } from "../../src/errors.ts";
 import type { SqlExecutor, SqlRow, SqlStatement } from "./executor.ts";
 import { toBytes, toNumber } from "./executor.ts";
 import type { SqlDialect, SqlTables } from "./dialect.ts";
 import { executorLifecycle } from "./lifecycle.ts";
+import { driverFailure } from "./storage.ts";
 
 const DEFAULT_PAGE_SIZE = 500;
 /** How often an `"any"` append retries after losing a race before it gives up. */
@@ -54,10 +55,7 @@ function delay(ms: number): Promise<void> {
  */
 export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
   const { name, dialect, tables } = config;
-  function fail(operation: string, error: unknown): never {
-    if (error instanceof EventStoreConflictError || error instanceof StorageUnavailableError) throw error;
-    throw new StorageUnavailableError(name, operation, error);
-  }
+  const fail = (operation: string, error: unknown): never => driverFailure(name, dialect, operation, error);
 
   const { ready, ensureSchema, close } = executorLifecycle(name, config.executor, () => dialect.eventSchema(tables), config.autoCreateSchema, fail);
 

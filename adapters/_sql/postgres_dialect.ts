@@ -276,6 +276,7 @@ function classify(error: unknown): ErrorKind {
   const message = typeof candidate?.message === "string" ? candidate.message : "";
   if (code === "23505") return { kind: "unique" };
   if (code === "40001" || code === "40P01") return { kind: "contention" };
+  if (code === "42P01") return { kind: "missing-schema" };
   const guard = code === "22P02" || code === undefined ? parseGuard(message) : undefined;
   if (guard !== undefined) return { kind: "guard", ...guard };
   return { kind: "unavailable" };

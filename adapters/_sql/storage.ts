@@ -18,7 +18,7 @@ import type {
   WriteResult,
 } from "../../src/storage/types.ts";
 import { assertTransactable, assertWritable } from "../../src/storage/guards.ts";
-import { CorruptDataError, StateConflictError, StorageUnavailableError } from "../../src/errors.ts";
+import { ConfigurationError, CorruptDataError, isQuarkError, StateConflictError, StorageUnavailableError } from "../../src/errors.ts";
 import type { SqlExecutor, SqlRow } from "./executor.ts";
 import { toBytes, toNumber, toOptionalNumber } from "./executor.ts";
 import type { DeleteOutcome, SqlDialect, SqlTables, WriteOutcome } from "./dialect.ts";
@@ -58,9 +58,15 @@ export interface SqlStateStorage extends StateStorage {
   purgeExpired(): Promise<number>;
 }
 
-/** Wraps driver failures, with the backend named and the driver error kept as `cause`. */
-export function unavailable(name: string, operation: string, error: unknown): never {
-  if (error instanceof StateConflictError || error instanceof StorageUnavailableError) throw error;
+/**
+ * Wraps driver failures, with the backend named and the driver error kept as `cause`. Missing
+ * tables are a configuration mistake, not an outage, so they say how to create them.
+ */
+export function driverFailure(name: string, dialect: SqlDialect, operation: string, error: unknown): never {
+  if (isQuarkError(error)) throw error;
+  if (dialect.classify(error).kind === "missing-schema") {
+    throw new ConfigurationError(`Storage backend ${name} has no tables yet: call ensureSchema() once, or pass autoCreateSchema: true`, { cause: error });
+  }
   throw new StorageUnavailableError(name, operation, error);
 }
 
@@ -132,7 +138,7 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
     config.executor,
     () => dialect.stateSchema(tables),
     config.autoCreateSchema,
-    (operation, error) => unavailable(name, operation, error),
+    (operation, error) => driverFailure(name, dialect, operation, error),
   );
 
   async function readEtag(sql: SqlExecutor, key: StateKey): Promise<string | null | undefined> {
@@ -162,7 +168,7 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
       const kind = dialect.classify(error);
       // A create-only insert can lose a race on the primary key in dialects without upsert.
       if (kind.kind === "unique" || kind.kind === "contention") throw conflict(request, await readEtag(sql, request.key), error);
-      return unavailable(name, "write", error);
+      return driverFailure(name, dialect, "write", error);
     }
     const row = rows[0] ?? [];
     const outcome = (row[0] ?? null) as WriteOutcome;
@@ -184,7 +190,7 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
     try {
       rows = await sql.query(dialect.deleteState(tables, request));
     } catch (error) {
-      return unavailable(name, "delete", error);
+      return driverFailure(name, dialect, "delete", error);
     }
     const row = rows[0] ?? [];
     const outcome = (row[0] ?? null) as DeleteOutcome;
@@ -216,7 +222,7 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
           message: `A transaction of ${operations.length} states on ${name} collided with a concurrent writer`,
         });
       }
-      return unavailable(name, "transact", error);
+      return driverFailure(name, dialect, "transact", error);
     }
     return operations.map((operation, index) => {
       if (operation.kind === "delete") return null;
@@ -235,7 +241,7 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
       try {
         rows = await sql.query(dialect.readState(tables, key));
       } catch (error) {
-        return unavailable(name, "read", error);
+        return driverFailure(name, dialect, "read", error);
       }
       return rows.length === 0 ? null : decodeRecord(name, rows[0]!);
     },
@@ -252,7 +258,7 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
         // One extra row tells whether another page follows.
         rows = await sql.query(dialect.listState(tables, request, after, limit + 1));
       } catch (error) {
-        return unavailable(name, "list", error);
+        return driverFailure(name, dialect, "list", error);
       }
       const page = rows.slice(0, limit).map((row) => ({
         actorType: request.actorType,
@@ -270,7 +276,7 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
         const rows = await sql.query(dialect.purgeExpired(tables));
         return toNumber(rows[0]?.[0] ?? 0);
       } catch (error) {
-        return unavailable(name, "purgeExpired", error);
+        return driverFailure(name, dialect, "purgeExpired", error);
       }
     },
     close,

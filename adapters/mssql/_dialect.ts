@@ -354,6 +354,7 @@ function classify(error: unknown): ErrorKind {
   const message = typeof candidate?.message === "string" ? candidate.message : "";
   if (number === 2627 || number === 2601) return { kind: "unique" };
   if (number === 1205) return { kind: "contention" };
+  if (number === 208) return { kind: "missing-schema" };
   const guard = parseGuard(message);
   if (guard !== undefined) return { kind: "guard", ...guard };
   return { kind: "unavailable" };

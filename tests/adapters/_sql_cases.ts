@@ -51,7 +51,8 @@ export function registerSqlAdapterCases(test: TestRegistrar, cases: SqlAdapterCa
     const storage = cases.storage({ stateTable, autoCreateSchema: false });
     const events = cases.eventStore({ eventsTable, snapshotsTable, autoCreateSchema: false });
     try {
-      await assert.rejects(storage.read(key), (error: unknown) => isQuarkError(error, "STORAGE_UNAVAILABLE") && (error as Error).message.includes(name));
+      await assert.rejects(storage.read(key), (error: unknown) => isQuarkError(error, "CONFIGURATION") && /ensureSchema/.test((error as Error).message));
+      await assert.rejects(events.version("s"), (error: unknown) => isQuarkError(error, "CONFIGURATION") && (error as Error).message.includes(name));
       await storage.ensureSchema();
       await storage.ensureSchema();
       await events.ensureSchema();
