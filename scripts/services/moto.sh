@@ -3,7 +3,7 @@
 #
 #   scripts/services/moto.sh install   create .cache/moto-venv and pip install 'moto[server]' and waitress
 #                                      into it (no system-wide pip)
-#   scripts/services/moto.sh start     install if needed, start $MOTO_INSTANCES (default 4) servers on
+#   scripts/services/moto.sh start     install if needed, start $MOTO_INSTANCES (default 5) servers on
 #                                      127.0.0.1 from port $MOTO_PORT (default 5055), wait until ready
 #   scripts/services/moto.sh stop      stop the servers this script started (by their recorded pids)
 #   scripts/services/moto.sh status    say whether they run
@@ -11,12 +11,15 @@
 # Each server is moto's own WSGI app, run by scripts/services/moto_serial.py under one lock and
 # with keep-alive (plain moto_server is neither atomic under concurrency nor keep-alive).
 #
-# One server per runtime (node20, node24, deno, bun): the test orchestrator runs the runtimes
-# side by side, and a server handles one request at a time, so four 64-writer races queued on
-# one server slow each other down far more than four servers sharing the CPU. Tests pick theirs
-# from DYNAMODB_ENDPOINTS; DYNAMODB_ENDPOINT is the first.
+# One server per runtime (node20, node24, deno, bun) plus one for everything else: the test
+# orchestrator runs the runtimes side by side, and a server handles one request at a time, so
+# 64-writer races queued on one server slow each other down far more than separate servers
+# sharing the CPU. tests/adapters/dynamodb.test.ts picks its server from DYNAMODB_ENDPOINTS (the
+# first four ports) by runtime; DYNAMODB_ENDPOINT (the last port) serves the rest (benchmarks,
+# the workerd and edge-runtime harnesses).
 #
-# Writes .services/moto/env with DYNAMODB_ENDPOINT(S), AWS_REGION and dummy credentials, and
+# Writes .services/moto/env with DYNAMODB_ENDPOINT, DYNAMODB_ENDPOINTS, AWS_REGION and dummy
+# credentials, and
 # .services/moto/pid with the servers' pids, one per line.
 set -euo pipefail
 
@@ -24,7 +27,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.cache/moto-venv"
 DIR="$ROOT/.services/moto"
 PORT="${MOTO_PORT:-5055}"
-INSTANCES="${MOTO_INSTANCES:-4}"
+INSTANCES="${MOTO_INSTANCES:-5}"
 HOST=127.0.0.1
 PIDFILE="$DIR/pid"
 ENVFILE="$DIR/env"
@@ -94,10 +97,13 @@ pids() {
 
 write_env() {
   mkdir -p "$DIR"
-  local endpoints="" port
-  for port in $(ports); do endpoints="${endpoints:+$endpoints,}http://$HOST:$port"; done
+  local endpoints="" port last
+  last=$((PORT + INSTANCES - 1))
+  for port in $(ports); do
+    if [ "$port" -lt "$last" ] || [ "$INSTANCES" -eq 1 ]; then endpoints="${endpoints:+$endpoints,}http://$HOST:$port"; fi
+  done
   cat >"$ENVFILE" <<EOF
-DYNAMODB_ENDPOINT=http://$HOST:$PORT
+DYNAMODB_ENDPOINT=http://$HOST:$last
 DYNAMODB_ENDPOINTS=$endpoints
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=quark-test
