@@ -19,8 +19,7 @@
 # the workerd and edge-runtime harnesses).
 #
 # Writes .services/moto/env with DYNAMODB_ENDPOINT, DYNAMODB_ENDPOINTS, AWS_REGION and dummy
-# credentials, and
-# .services/moto/pid with the servers' pids, one per line.
+# credentials, and .services/moto/pid with the servers' pids, one per line.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
