@@ -83,10 +83,6 @@ export function selectSuites(environment: RuntimeEnv = process.env, only?: reado
     for (const name of [...(spec.env ?? []), ...(spec.optionalEnv ?? [])]) {
       if (environment[name]) env[name] = environment[name]!;
     }
-    // moto serves one request at a time; when scripts/services/moto.sh runs several, take the
-    // last, so the runtime suites do not queue behind the adapter tests on the first.
-    const motos = (environment.DYNAMODB_ENDPOINTS ?? "").split(",").filter(Boolean);
-    if (spec.name === "dynamodb" && motos.length > 1) env.DYNAMODB_ENDPOINT = motos[motos.length - 1]!;
     suites.push(spec.name);
   }
   return { suites, skipped, env };
