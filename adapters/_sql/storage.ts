@@ -38,11 +38,15 @@ export interface SqlStorageConfig {
   readonly executor: () => Promise<SqlExecutor>;
   /** Whether to create missing tables on first use. */
   readonly autoCreateSchema: boolean;
-  /** The largest value accepted, in bytes. */
-  readonly maxValueBytes: number;
-  /** The most operations one `transact` accepts. */
-  readonly maxTransactionOperations: number;
+  /** The largest value accepted, in bytes. Defaults to 16 MiB. */
+  readonly maxValueBytes?: number;
+  /** The most operations one `transact` accepts. Defaults to 1000. */
+  readonly maxTransactionOperations?: number;
 }
+
+// One place for the limits every SQL adapter offers unless its options say otherwise.
+const DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_TRANSACTION_OPERATIONS = 1000;
 
 /** A SQL-backed {@linkcode StateStorage} with the schema and TTL helpers every SQL adapter offers. */
 export interface SqlStateStorage extends StateStorage {
@@ -128,10 +132,10 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
   const { name, dialect, tables } = config;
   const capabilities: StorageCapabilities = {
     transactions: true,
-    maxTransactionOperations: config.maxTransactionOperations,
+    maxTransactionOperations: config.maxTransactionOperations ?? DEFAULT_MAX_TRANSACTION_OPERATIONS,
     ttl: true,
     list: true,
-    maxValueBytes: config.maxValueBytes,
+    maxValueBytes: config.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
   };
   const { ready, ensureSchema, close } = executorLifecycle(
     name,

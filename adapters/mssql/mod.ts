@@ -191,8 +191,8 @@ export function mssqlStorage(options: MssqlOptions): SqlStateStorage {
     tables: resolveTables(options, MSSQL_MAX_IDENTIFIER),
     executor: openExecutor(options),
     autoCreateSchema: options.autoCreateSchema ?? false,
-    maxValueBytes: options.maxValueBytes ?? 16 * 1024 * 1024,
-    maxTransactionOperations: options.maxTransactionOperations ?? 1000,
+    maxValueBytes: options.maxValueBytes,
+    maxTransactionOperations: options.maxTransactionOperations,
   });
 }
 

@@ -172,8 +172,8 @@ export function pgliteStorage(options: PGliteOptions = {}): SqlStateStorage {
     tables: resolveTables(options, POSTGRES_MAX_IDENTIFIER),
     executor: openExecutor(options),
     autoCreateSchema: options.autoCreateSchema ?? (options.dataDir === undefined && options.client === undefined),
-    maxValueBytes: options.maxValueBytes ?? 16 * 1024 * 1024,
-    maxTransactionOperations: options.maxTransactionOperations ?? 1000,
+    maxValueBytes: options.maxValueBytes,
+    maxTransactionOperations: options.maxTransactionOperations,
   });
 }
 

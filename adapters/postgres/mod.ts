@@ -146,8 +146,8 @@ export function postgresStorage(options: PostgresOptions): SqlStateStorage {
     tables: resolveTables(options, POSTGRES_MAX_IDENTIFIER),
     executor: openExecutor(options),
     autoCreateSchema: options.autoCreateSchema ?? false,
-    maxValueBytes: options.maxValueBytes ?? 16 * 1024 * 1024,
-    maxTransactionOperations: options.maxTransactionOperations ?? 1000,
+    maxValueBytes: options.maxValueBytes,
+    maxTransactionOperations: options.maxTransactionOperations,
   });
 }
 
