@@ -30,7 +30,14 @@ export type QuarkErrorCode =
   | "DECRYPTION"
   | "VALUE_TOO_LARGE"
   | "ACTIVATION"
-  | "ACTOR_SHUT_DOWN";
+  | "ACTOR_SHUT_DOWN"
+  | "CONTENTION"
+  | "INVALID_KEY"
+  | "INVALID_INPUT"
+  | "SERIALIZATION"
+  | "DECODE_LIMIT"
+  | "TURN_PARTIALLY_COMMITTED"
+  | "UNCOMMITTED_EVENTS";
 
 const QUARK_ERROR_CODES: ReadonlySet<QuarkErrorCode> = new Set<QuarkErrorCode>([
   "STATE_CONFLICT",
@@ -44,6 +51,13 @@ const QUARK_ERROR_CODES: ReadonlySet<QuarkErrorCode> = new Set<QuarkErrorCode>([
   "VALUE_TOO_LARGE",
   "ACTIVATION",
   "ACTOR_SHUT_DOWN",
+  "CONTENTION",
+  "INVALID_KEY",
+  "INVALID_INPUT",
+  "SERIALIZATION",
+  "DECODE_LIMIT",
+  "TURN_PARTIALLY_COMMITTED",
+  "UNCOMMITTED_EVENTS",
 ]);
 
 /**
@@ -444,5 +458,232 @@ export class ActorSystemShutDownError extends QuarkError {
   constructor() {
     super("ACTOR_SHUT_DOWN", "The actor system has shut down");
     this.name = "ActorSystemShutDownError";
+  }
+}
+
+/**
+ * A write or append lost to other writers too many times in a row: contention, not an outage.
+ * The backend is healthy and nothing was applied; trying again later may succeed. The
+ * runtime's `retry` policy treats it as retryable.
+ *
+ * @example Telling contention from an outage
+ * ```ts
+ * import { ContentionError, isQuarkError } from "@quark/persistence";
+ * const error = new ContentionError("cassandra", "write", 10);
+ * if (!isQuarkError(error, "CONTENTION") || isQuarkError(error, "STORAGE_UNAVAILABLE")) throw new Error("wrong code");
+ * if (error.attempts !== 10) throw new Error("attempts lost");
+ * ```
+ */
+export class ContentionError extends QuarkError {
+  /** The backend's name. */
+  readonly backend: string;
+  /** How many attempts were made before giving up. */
+  readonly attempts: number;
+
+  /**
+   * Creates a `ContentionError`.
+   *
+   * @param backend The backend's name.
+   * @param operation What was being done.
+   * @param attempts How many attempts were made.
+   * @param options The last underlying cause, if any.
+   */
+  constructor(backend: string, operation: string, attempts: number, options?: { cause?: unknown }) {
+    super("CONTENTION", `Storage backend ${backend} gave up on ${operation} after ${attempts} attempts under contention from concurrent writers; nothing was applied`, options);
+    this.name = "ContentionError";
+    this.backend = backend;
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * A key part (actor type, actor id, state name or stream name) cannot be stored: it is not
+ * well-formed, or it is longer than the backend allows. Nothing was sent.
+ *
+ * @example Naming the part and the limit
+ * ```ts
+ * import { InvalidKeyError } from "@quark/persistence";
+ * const error = new InvalidKeyError("actorId", "is 1200 bytes long, over the 900-byte limit of mssql", { limit: 900 });
+ * if (error.part !== "actorId" || error.limit !== 900) throw new Error("details lost");
+ * ```
+ */
+export class InvalidKeyError extends QuarkError {
+  /** Which part of the key is at fault. */
+  readonly part: string;
+  /** The limit that was exceeded, in bytes, where the problem is a length. */
+  readonly limit: number | undefined;
+
+  /**
+   * Creates an `InvalidKeyError`.
+   *
+   * @param part Which part of the key, such as `"actorId"` or `"stream"`.
+   * @param problem What is wrong with it, completing "Key part actorId …".
+   * @param options The limit, if any, and the underlying cause.
+   */
+  constructor(part: string, problem: string, options?: { limit?: number; cause?: unknown }) {
+    super("INVALID_KEY", `Key part ${part} ${problem}`, options);
+    this.name = "InvalidKeyError";
+    this.part = part;
+    this.limit = options?.limit;
+  }
+}
+
+/**
+ * The backend refused an input permanently (an out-of-range TTL, a value its index cannot
+ * hold, a character it cannot store). Retrying the same input fails the same way; the
+ * backend itself is healthy.
+ *
+ * @example A permanent refusal, named with its backend
+ * ```ts
+ * import { InvalidInputError } from "@quark/persistence";
+ * const error = new InvalidInputError("postgres", "write", "ttlMs 1e20 is out of range");
+ * if (!error.message.includes("postgres")) throw new Error("backend not named");
+ * ```
+ */
+export class InvalidInputError extends QuarkError {
+  /** The backend's name. */
+  readonly backend: string;
+
+  /**
+   * Creates an `InvalidInputError`.
+   *
+   * @param backend The backend's name.
+   * @param operation What was being done.
+   * @param problem What the backend refused.
+   * @param options The driver's error.
+   */
+  constructor(backend: string, operation: string, problem: string, options?: { cause?: unknown }) {
+    super("INVALID_INPUT", `Storage backend ${backend} refused the input of ${operation}: ${problem}`, options);
+    this.name = "InvalidInputError";
+    this.backend = backend;
+  }
+}
+
+/**
+ * A value cannot be serialized: it holds a function, a class instance or another value the
+ * serializer does not support. Names the state and the path to the offending part.
+ *
+ * @example Where the unserializable part is
+ * ```ts
+ * import { SerializationError } from "@quark/persistence";
+ * const error = new SerializationError("profile", ["settings", "onChange"], "a function cannot be stored");
+ * if (error.path.join(".") !== "settings.onChange") throw new Error("path lost");
+ * ```
+ */
+export class SerializationError extends QuarkError {
+  /** The state (or event) whose value was refused. */
+  readonly target: string;
+  /** The path inside the value to the part that cannot be stored. */
+  readonly path: readonly (string | number)[];
+
+  /**
+   * Creates a `SerializationError`.
+   *
+   * @param target The state or event name.
+   * @param path The path inside the value.
+   * @param problem What is wrong with the part found there.
+   * @param options The serializer's error.
+   */
+  constructor(target: string, path: readonly (string | number)[], problem: string, options?: { cause?: unknown }) {
+    const where = path.length === 0 ? "the value itself" : path.map(String).join(".");
+    super("SERIALIZATION", `Cannot serialize ${JSON.stringify(target)} at ${where}: ${problem}`, options);
+    this.name = "SerializationError";
+    this.target = target;
+    this.path = path;
+  }
+}
+
+/**
+ * Stored bytes would decode past a configured bound (decompressed size, string length or
+ * node count), so decoding stopped before using the memory. The stored data is untouched.
+ *
+ * @example Reading the bound that was hit
+ * ```ts
+ * import { DecodeLimitError } from "@quark/persistence";
+ * const error = new DecodeLimitError("decompressed size", 4_000_000);
+ * if (error.limit !== 4_000_000) throw new Error("limit lost");
+ * ```
+ */
+export class DecodeLimitError extends QuarkError {
+  /** The bound that was reached. */
+  readonly limit: number;
+
+  /**
+   * Creates a `DecodeLimitError`.
+   *
+   * @param what Which quantity passed its bound.
+   * @param limit The bound.
+   */
+  constructor(what: string, limit: number) {
+    super("DECODE_LIMIT", `Stored value refused: its ${what} would exceed the limit of ${limit}`);
+    this.name = "DecodeLimitError";
+    this.limit = limit;
+  }
+}
+
+/**
+ * A turn (or command) conflicted after it had already committed other writes, so its
+ * `retry` policy could not re-run it: re-running would apply the committed writes twice.
+ * `committed` names what did take effect; nothing else did. Save the states together with
+ * `saveStates` (or commit events once per command) so that a conflict comes before any write.
+ *
+ * @example What took effect
+ * ```ts
+ * import { StateConflictError, TurnPartiallyCommittedError } from "@quark/persistence";
+ * const key = { actorType: "account", actorId: "a1", stateName: "credit" };
+ * const error = new TurnPartiallyCommittedError("account", "a1", ["debit"], new StateConflictError(key, "e1", "e2"));
+ * if (error.committed.join() !== "debit") throw new Error("committed states lost");
+ * ```
+ */
+export class TurnPartiallyCommittedError extends QuarkError {
+  /** The states (or `"events"`) this turn committed before the conflict. */
+  readonly committed: readonly string[];
+
+  /**
+   * Creates a `TurnPartiallyCommittedError`.
+   *
+   * @param actorType The actor's type.
+   * @param actorId The actor's id.
+   * @param committed What the turn had committed.
+   * @param conflict The conflict that could not be retried.
+   */
+  constructor(actorType: string, actorId: string, committed: readonly string[], conflict: unknown) {
+    const reason = conflict instanceof Error ? conflict.message : String(conflict);
+    super(
+      "TURN_PARTIALLY_COMMITTED",
+      `Actor ${JSON.stringify(actorType)}/${JSON.stringify(actorId)} conflicted after committing ${committed.join(", ")} in the same turn, so the turn was not retried (that would apply them twice): ${reason}`,
+      { cause: conflict },
+    );
+    this.name = "TurnPartiallyCommittedError";
+    this.committed = committed;
+  }
+}
+
+/**
+ * A command returned with events it raised but never committed. They were discarded, so the
+ * call took no effect; call `commit()` before returning.
+ *
+ * @example How many events were dropped
+ * ```ts
+ * import { UncommittedEventsError } from "@quark/persistence";
+ * const error = new UncommittedEventsError("ledger", "l1", 2);
+ * if (error.count !== 2) throw new Error("count lost");
+ * ```
+ */
+export class UncommittedEventsError extends QuarkError {
+  /** How many raised events were discarded. */
+  readonly count: number;
+
+  /**
+   * Creates an `UncommittedEventsError`.
+   *
+   * @param actorType The actor's type.
+   * @param actorId The actor's id.
+   * @param count How many raised events were discarded.
+   */
+  constructor(actorType: string, actorId: string, count: number) {
+    super("UNCOMMITTED_EVENTS", `A command of ${JSON.stringify(actorType)}/${JSON.stringify(actorId)} returned with ${count} raised but uncommitted event(s); they were discarded: call commit() before returning`);
+    this.name = "UncommittedEventsError";
+    this.count = count;
   }
 }
