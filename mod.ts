@@ -52,7 +52,15 @@ export {
 } from "./src/errors.ts";
 export type * from "./src/storage/types.ts";
 export type * from "./src/events/types.ts";
-export { encodeKey, encodeKeyPrefix, decodeKey } from "./src/storage/keys.ts";
+export {
+  assertKeyWithinLimit,
+  assertValidKey,
+  assertValidKeyPart,
+  decodeKey,
+  encodeKey,
+  encodeKeyPrefix,
+  streamNameOf,
+} from "./src/storage/keys.ts";
 export { assertWritable, assertTransactable } from "./src/storage/guards.ts";
 export { memoryStorage, type MemoryStorageOptions } from "./src/storage/memory.ts";
 export { resolveProviders, type ProviderRegistry, type StorageProviders } from "./src/storage/providers.ts";

@@ -1,5 +1,6 @@
 import type { StorageCapabilities, TransactOperation, WriteRequest } from "./types.ts";
 import { CapabilityError, ValueTooLargeError } from "../errors.ts";
+import { assertValidKey } from "./keys.ts";
 
 /**
  * Checks a write against a backend's declared capabilities before anything is sent, so
@@ -8,6 +9,7 @@ import { CapabilityError, ValueTooLargeError } from "../errors.ts";
  * @param backend The backend's name, for messages.
  * @param capabilities What the backend supports.
  * @param request The write about to be sent.
+ * @throws {InvalidKeyError} When a key part is not well-formed UTF-16 or holds a NUL.
  * @throws {ValueTooLargeError} When the value exceeds `maxValueBytes`.
  * @throws {CapabilityError} When a TTL is asked of a backend without TTL support.
  * @throws {RangeError} When the TTL is not a positive number of milliseconds.
@@ -26,6 +28,7 @@ import { CapabilityError, ValueTooLargeError } from "../errors.ts";
  * ```
  */
 export function assertWritable(backend: string, capabilities: StorageCapabilities, request: WriteRequest): void {
+  assertValidKey(request.key);
   if (request.value.byteLength > capabilities.maxValueBytes) {
     throw new ValueTooLargeError(backend, request.value.byteLength, capabilities.maxValueBytes);
   }
@@ -73,6 +76,7 @@ export function assertTransactable(
     const id = JSON.stringify([operation.key.actorType, operation.key.actorId, operation.key.stateName]);
     if (seen.has(id)) throw new RangeError(`A transaction names the same state twice: ${id}`);
     seen.add(id);
+    assertValidKey(operation.key);
     if (operation.kind === "write") assertWritable(backend, capabilities, operation);
   }
 }

@@ -1,5 +1,5 @@
 import type { StateKey } from "./types.ts";
-import { CorruptDataError } from "../errors.ts";
+import { CorruptDataError, InvalidKeyError } from "../errors.ts";
 
 const SEPARATOR = "/";
 
@@ -71,4 +71,109 @@ export function decodeKey(encoded: string): StateKey {
   if (parts.length !== 3) throw new CorruptDataError(`Not an encoded state key: ${JSON.stringify(encoded)}`);
   const [actorType, actorId, stateName] = parts.map(unescapePart) as [string, string, string];
   return { actorType, actorId, stateName };
+}
+
+// A lone UTF-16 surrogate: in `u` mode a well-formed pair is one code point, never `Cs`.
+const LONE_SURROGATE = /\p{Cs}/u;
+const utf8 = new TextEncoder();
+
+/**
+ * The one key rule every backend shares: each part is a string of well-formed UTF-16 with no
+ * NUL. Lone surrogates would be replaced by U+FFFD in UTF-8 columns, so `"\uD800"` and
+ * `"\uDC00"` would share a row; NUL ends strings in several drivers. Such parts are refused
+ * rather than escaped, so every backend stores exactly the string it was given.
+ *
+ * @param part Which part, for the message: `"actorType"`, `"actorId"`, `"stateName"`, `"stream"`.
+ * @param value The part.
+ * @throws {InvalidKeyError} When the part is not a string, holds a lone surrogate or a NUL.
+ *
+ * @example A lone surrogate is refused
+ * ```ts
+ * import { assertValidKeyPart, isQuarkError } from "@quark/persistence";
+ * assertValidKeyPart("actorId", "caf\u00e9 \u{1F600}");
+ * try {
+ *   assertValidKeyPart("actorId", JSON.parse('"\\ud800"'));
+ *   throw new Error("should have refused");
+ * } catch (error) {
+ *   if (!isQuarkError(error, "INVALID_KEY")) throw error;
+ * }
+ * ```
+ */
+export function assertValidKeyPart(part: string, value: unknown): void {
+  if (typeof value !== "string") throw new InvalidKeyError(part, `must be a string, got ${typeof value}`);
+  if (LONE_SURROGATE.test(value)) throw new InvalidKeyError(part, "holds a lone UTF-16 surrogate, which no backend can store distinctly");
+  if (value.includes("\0")) throw new InvalidKeyError(part, "holds a NUL character (U+0000), which several backends cannot store");
+}
+
+/**
+ * Checks every part of a state key with {@linkcode assertValidKeyPart}. Every storage calls it
+ * before sending a key anywhere.
+ *
+ * @param key The key.
+ * @throws {InvalidKeyError} When a part is not well-formed.
+ *
+ * @example Checking a key before use
+ * ```ts
+ * import { assertValidKey } from "@quark/persistence";
+ * assertValidKey({ actorType: "account", actorId: "a:b", stateName: "balance" });
+ * ```
+ */
+export function assertValidKey(key: StateKey): void {
+  assertValidKeyPart("actorType", key.actorType);
+  assertValidKeyPart("actorId", key.actorId);
+  assertValidKeyPart("stateName", key.stateName);
+}
+
+/**
+ * Refuses a key part whose UTF-8 form is longer than a backend allows, before anything is
+ * sent, so no backend truncates or rejects it halfway.
+ *
+ * @param backend The backend's name.
+ * @param part Which part, or which combination of parts, is measured.
+ * @param value The string as the backend would store it.
+ * @param limitBytes The backend's limit in UTF-8 bytes.
+ * @throws {InvalidKeyError} When the value is longer than the limit.
+ *
+ * @example An id over a 900-byte limit
+ * ```ts
+ * import { assertKeyWithinLimit, isQuarkError } from "@quark/persistence";
+ * assertKeyWithinLimit("mssql", "key", "x".repeat(900), 900);
+ * try {
+ *   assertKeyWithinLimit("mssql", "key", "x".repeat(901), 900);
+ *   throw new Error("should have refused");
+ * } catch (error) {
+ *   if (!isQuarkError(error, "INVALID_KEY")) throw error;
+ * }
+ * ```
+ */
+export function assertKeyWithinLimit(backend: string, part: string, value: string, limitBytes: number): void {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit, so short strings need no encoding.
+  if (value.length * 3 <= limitBytes) return;
+  const bytes = utf8.encode(value).byteLength;
+  if (bytes > limitBytes) {
+    throw new InvalidKeyError(part, `is ${bytes} bytes long in UTF-8, over the ${limitBytes}-byte limit of storage backend ${backend}`, { limit: limitBytes });
+  }
+}
+
+/**
+ * The event stream of one actor, built injectively: `%` and `/` inside either part are
+ * escaped, so type `shop` with id `eu/1` and type `shop/eu` with id `1` get different streams.
+ * Names without those characters are unchanged (`account/42`).
+ *
+ * @param actorType The actor type.
+ * @param actorId The actor id.
+ * @returns The stream name.
+ * @throws {InvalidKeyError} When a part is not well-formed.
+ *
+ * @example Distinct streams for look-alike actors
+ * ```ts
+ * import { streamNameOf } from "@quark/persistence";
+ * if (streamNameOf("shop", "eu/1") === streamNameOf("shop/eu", "1")) throw new Error("collision");
+ * if (streamNameOf("account", "42") !== "account/42") throw new Error("plain names changed");
+ * ```
+ */
+export function streamNameOf(actorType: string, actorId: string): string {
+  assertValidKeyPart("actorType", actorType);
+  assertValidKeyPart("actorId", actorId);
+  return `${escapePart(actorType)}${SEPARATOR}${escapePart(actorId)}`;
 }

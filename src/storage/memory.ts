@@ -10,7 +10,7 @@ import type {
   WriteRequest,
   WriteResult,
 } from "./types.ts";
-import { encodeKey, encodeKeyPrefix, decodeKey } from "./keys.ts";
+import { assertValidKey, encodeKey, encodeKeyPrefix, decodeKey } from "./keys.ts";
 import { assertTransactable, assertWritable } from "./guards.ts";
 import { StateConflictError } from "../errors.ts";
 
@@ -110,8 +110,13 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
     name: DRIVER_NAME,
     capabilities,
     read(key: StateKey) {
-      const record = current(encodeKey(key));
-      return Promise.resolve(record ? { ...record, value: record.value.slice() } : null);
+      try {
+        assertValidKey(key);
+        const record = current(encodeKey(key));
+        return Promise.resolve(record ? { ...record, value: record.value.slice() } : null);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
     write(request: WriteRequest) {
       try {
@@ -123,6 +128,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
     },
     delete(request: DeleteRequest) {
       try {
+        assertValidKey(request.key);
         const encoded = encodeKey(request.key);
         const stored = current(encoded);
         checkDelete(request, stored);
