@@ -249,6 +249,14 @@ export interface StorageCapabilities {
   readonly list: boolean;
   /** The largest encoded value, in bytes, that a write accepts. */
   readonly maxValueBytes: number;
+  /**
+   * The longest key the backend stores, in UTF-8 bytes of `encodeKey(key)` (the escaped
+   * `actorType/actorId/stateName`); longer keys are refused with `InvalidKeyError` before
+   * anything is sent. Absent when the backend has no practical limit.
+   */
+  readonly maxKeyBytes?: number;
+  /** The largest total size, in bytes, of the values of one `transact` call, where bounded. */
+  readonly maxTransactionBytes?: number;
 }
 
 /**
