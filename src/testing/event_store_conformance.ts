@@ -1,6 +1,7 @@
 import type { EventStore, NewEvent, StoredEvent } from "../events/types.ts";
 import { check, checkBytes, checkEqual, checkRejects } from "./assert.ts";
 import { registerCase, type TestRegistrar, uniqueName } from "./registrar.ts";
+import { registerEventStoreEdgeCases } from "./edge_conformance.ts";
 
 /**
  * Options for {@linkcode runEventStoreConformance}.
@@ -165,4 +166,6 @@ export function runEventStoreConformance(test: TestRegistrar, options: EventStor
     checkEqual(tail.length, 11, "events from version 9,990 in pages of 4");
     checkEqual(tail[0]!.version, total - 10, "first event of the tail");
   });
+
+  registerEventStoreEdgeCases(add);
 }

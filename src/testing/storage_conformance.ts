@@ -6,6 +6,7 @@ import { defineActor } from "../actors/define_actor.ts";
 import { defineState } from "../state/define_state.ts";
 import { check, checkBytes, checkEqual, checkRejects } from "./assert.ts";
 import { registerCase, sleep, type TestRegistrar, uniqueName } from "./registrar.ts";
+import { registerStorageEdgeCases } from "./edge_conformance.ts";
 
 /**
  * Options for {@linkcode runStorageConformance}.
@@ -382,6 +383,8 @@ export function runStorageConformance(test: TestRegistrar, options: StorageConfo
     checkEqual(await reader.actor(Reader, "shared").get(), RACE_WRITERS * RACE_INCREMENTS, "final count");
     await reader.shutdown();
   });
+
+  registerStorageEdgeCases(add);
 }
 
 // Accepts any value: the cases above test storage, not schemas.
