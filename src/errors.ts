@@ -242,11 +242,26 @@ export class StorageUnavailableError extends QuarkError {
    * @param cause The driver's error.
    */
   constructor(backend: string, operation: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super("STORAGE_UNAVAILABLE", `Storage backend ${backend} failed during ${operation}: ${reason}`, { cause });
+    super("STORAGE_UNAVAILABLE", `Storage backend ${backend} failed during ${operation}: ${rootCauses(cause)}`, { cause });
     this.name = "StorageUnavailableError";
     this.backend = backend;
   }
+}
+
+/**
+ * The messages along an error's cause chain, outermost first, so that a bare "fetch failed"
+ * carries the refused connection behind it. Messages already contained in an outer one are
+ * left out.
+ */
+function rootCauses(cause: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = cause;
+  for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (message !== "" && !parts.some((part) => part.includes(message))) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.length === 0 ? String(cause) : parts.join(": ");
 }
 
 /**

@@ -45,7 +45,10 @@ export function assertWritable(backend: string, capabilities: StorageCapabilitie
  * @param backend The backend's name, for messages.
  * @param capabilities What the backend supports.
  * @param operations The operations about to be sent.
- * @throws {CapabilityError} When transactions are unsupported or the batch is too big.
+ * @throws {CapabilityError} When transactions are unsupported, or the batch has more operations
+ *   than `maxTransactionOperations` or more bytes of values than `maxTransactionBytes`. A batch
+ *   that is too big as a whole is a capability limit, not a value that is too large: each value
+ *   may fit on its own, and the remedy is to split the batch.
  * @throws {ValueTooLargeError} When a value is too big.
  * @throws {RangeError} When one key appears twice, which no backend can apply atomically in order.
  *
@@ -70,6 +73,14 @@ export function assertTransactable(
   const limit = capabilities.maxTransactionOperations;
   if (limit !== undefined && operations.length > limit) {
     throw new CapabilityError(backend, `transactions of ${operations.length} operations`, `the limit is ${limit}`);
+  }
+  const byteLimit = capabilities.maxTransactionBytes;
+  if (byteLimit !== undefined) {
+    let total = 0;
+    for (const operation of operations) if (operation.kind === "write") total += operation.value.byteLength;
+    if (total > byteLimit) {
+      throw new CapabilityError(backend, `transactions of ${total} bytes of values`, `the limit is ${byteLimit} bytes`);
+    }
   }
   const seen = new Set<string>();
   for (const operation of operations) {
