@@ -2,7 +2,7 @@
 // Cassandra storage and event store. Private to adapters/cassandra.
 
 import { Buffer } from "node:buffer";
-import { ConfigurationError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
+import { ConfigurationError, InvalidInputError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
 
 export const DRIVER_NAME = "cassandra";
 
@@ -126,14 +126,20 @@ export interface CassandraConnectionOptions {
    */
   readonly serialConsistency?: "SERIAL" | "LOCAL_SERIAL";
   /**
-   * How many times one operation re-runs a lightweight transaction whose outcome was
-   * unknown (a server or client timeout, typically from Paxos contention) or whose row
-   * changed between two attempts. Defaults to 10.
+   * The most lightweight transactions one write, delete, `transact` or snapshot sends: it
+   * re-sends after a timeout whose outcome a serial read settled as not applied, or when the
+   * row moved under a last-write-wins operation. Past the bound it throws `ContentionError`
+   * (nothing was applied), or `StorageUnavailableError` when whether the last attempt applied
+   * is unknown. Defaults to 10.
    */
   readonly maxLwtAttempts?: number;
-  /** The first backoff ceiling between such attempts, in milliseconds; it doubles each time. Defaults to 10. */
+  /**
+   * The backoff ceiling before the second re-send, in milliseconds; it doubles with each
+   * further one, and each wait is drawn uniformly below it (full jitter). The first re-send
+   * goes at once: the refusal that caused it reported the row it lost to. Defaults to 5.
+   */
   readonly lwtBackoffMs?: number;
-  /** The largest backoff ceiling, in milliseconds. Defaults to 1000. */
+  /** The largest backoff ceiling, in milliseconds. Defaults to 200. */
   readonly lwtMaxBackoffMs?: number;
 }
 
@@ -169,6 +175,17 @@ export interface Settings {
   readonly maxLwtAttempts: number;
   readonly lwtBackoffMs: number;
   readonly lwtMaxBackoffMs: number;
+  /** The contact points, for messages. */
+  readonly endpoint: string;
+}
+
+/** A bound on attempts, validated. */
+export function attemptsOption(name: string, value: number | undefined, fallback: number): number {
+  const attempts = value ?? fallback;
+  if (!Number.isSafeInteger(attempts) || attempts < 1) {
+    throw new ConfigurationError(`${name} must be a whole number of at least 1, got ${attempts}`);
+  }
+  return attempts;
 }
 
 export function settingsOf(options: CassandraConnectionOptions): Settings {
@@ -180,17 +197,15 @@ export function settingsOf(options: CassandraConnectionOptions): Settings {
   if (serial !== "SERIAL" && serial !== "LOCAL_SERIAL") {
     throw new ConfigurationError(`Serial consistency must be "SERIAL" or "LOCAL_SERIAL", got ${JSON.stringify(serial)}`);
   }
-  const maxLwtAttempts = options.maxLwtAttempts ?? 10;
-  if (!Number.isSafeInteger(maxLwtAttempts) || maxLwtAttempts < 1) {
-    throw new ConfigurationError(`maxLwtAttempts must be a whole number of at least 1, got ${maxLwtAttempts}`);
-  }
+  const maxLwtAttempts = attemptsOption("maxLwtAttempts", options.maxLwtAttempts, 10);
   return {
     keyspace: quoteIdentifier(options.keyspace ?? "quark", "keyspace"),
     consistency: CONSISTENCY[consistency],
     serialConsistency: CONSISTENCY[serial],
     maxLwtAttempts,
-    lwtBackoffMs: options.lwtBackoffMs ?? 10,
-    lwtMaxBackoffMs: options.lwtMaxBackoffMs ?? 1000,
+    lwtBackoffMs: options.lwtBackoffMs ?? 5,
+    lwtMaxBackoffMs: options.lwtMaxBackoffMs ?? 200,
+    endpoint: options.contactPoints?.join(",") ?? "the given client",
   };
 }
 
@@ -267,7 +282,8 @@ export function connector(options: CassandraConnectionOptions): Connection {
       if (closed) return Promise.reject(new StorageUnavailableError(DRIVER_NAME, "connect", new Error("The storage is closed")));
       pending ??= make().catch((error) => {
         pending = undefined;
-        throw isQuarkError(error) ? error : new StorageUnavailableError(DRIVER_NAME, "connect", error);
+        const where = options.contactPoints === undefined ? "connect" : `connect to ${options.contactPoints.join(",")}`;
+        throw isQuarkError(error) ? error : new StorageUnavailableError(DRIVER_NAME, where, error);
       });
       return pending;
     },
@@ -291,9 +307,10 @@ async function loadDriver(): Promise<DriverModule> {
     const module = await import("cassandra-driver") as unknown as { default?: DriverModule } & DriverModule;
     return module.default ?? module;
   } catch (error) {
-    throw new ConfigurationError("The cassandra adapter needs the cassandra-driver package: npm install cassandra-driver", {
-      cause: error,
-    });
+    throw new ConfigurationError(
+      "The cassandra adapter needs the cassandra-driver package, which could not be loaded: install it with npm install cassandra-driver",
+      { cause: error },
+    );
   }
 }
 
@@ -347,8 +364,13 @@ export function isUnavailable(error: unknown): boolean {
   return (error as DriverErrorShape | null)?.code === UNAVAILABLE;
 }
 
-/** Turns a driver error into the library's: missing schema, or the backend unavailable. */
-export function toQuarkError(error: unknown, operation: string): Error {
+/**
+ * Turns a driver error into the library's: a missing schema is a `ConfigurationError`, any
+ * other refusal of the query as invalid (a key over Cassandra's 65,535-byte limit, say) a
+ * permanent `InvalidInputError`, and the rest `StorageUnavailableError` naming the contact
+ * points. Driver errors carry no bound values, so no state bytes reach a message.
+ */
+export function toQuarkError(error: unknown, operation: string, settings?: Settings): Error {
   if (isQuarkError(error)) return error;
   const shape = error as DriverErrorShape | null;
   if (shape?.code === INVALID && /unconfigured table|keyspace .* does not exist/i.test(shape.message ?? "")) {
@@ -357,12 +379,19 @@ export function toQuarkError(error: unknown, operation: string): Error {
       { cause: error },
     );
   }
-  return new StorageUnavailableError(DRIVER_NAME, operation, error);
+  if (shape?.code === INVALID) return new InvalidInputError(DRIVER_NAME, operation, shape.message ?? "invalid query", { cause: error });
+  const where = settings === undefined ? operation : `${operation} against ${settings.endpoint}`;
+  return new StorageUnavailableError(DRIVER_NAME, where, error);
 }
 
-/** Waits before re-running attempt `attempt` (1 = the first re-run), with full jitter. */
+/**
+ * Waits before attempt `attempt` (2 = the first re-send). The first re-send goes at once;
+ * later ones wait a random time below a ceiling that doubles from `lwtBackoffMs` up to
+ * `lwtMaxBackoffMs` (full jitter), so contenders that lost together spread out.
+ */
 export function backoff(attempt: number, settings: Settings): Promise<void> {
-  const ceiling = Math.min(settings.lwtMaxBackoffMs, settings.lwtBackoffMs * 2 ** (attempt - 1));
+  if (attempt <= 2) return Promise.resolve();
+  const ceiling = Math.min(settings.lwtMaxBackoffMs, settings.lwtBackoffMs * 2 ** Math.min(attempt - 3, 20));
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
@@ -415,21 +444,24 @@ export function context(options: CassandraConnectionOptions, tables: readonly st
     try {
       await create();
     } catch (error) {
-      throw toQuarkError(error, "ensureSchema");
+      throw toQuarkError(error, "ensureSchema", settings);
     }
   };
   return {
     settings,
     keyspace,
-    read: { prepare: true, consistency: settings.consistency },
-    serialRead: { prepare: true, consistency: settings.serialConsistency },
-    lwt: { prepare: true, consistency: settings.consistency, serialConsistency: settings.serialConsistency },
+    // Reads and plain inserts may be re-sent by the driver's retry policy. Lightweight
+    // transactions never are, whatever the client's defaults say: the adapter settles a
+    // timed-out LWT with a serial read before sending it again.
+    read: { prepare: true, consistency: settings.consistency, isIdempotent: true },
+    serialRead: { prepare: true, consistency: settings.serialConsistency, isIdempotent: true },
+    lwt: { prepare: true, consistency: settings.consistency, serialConsistency: settings.serialConsistency, isIdempotent: false },
     async client(operation: string) {
       if (options.createSchema) await ensureSchema();
       try {
         return await connection.client();
       } catch (error) {
-        throw toQuarkError(error, operation);
+        throw toQuarkError(error, operation, settings);
       }
     },
     ensureSchema,

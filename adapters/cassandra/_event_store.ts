@@ -11,8 +11,17 @@ import type {
   StoredSnapshot,
 } from "../../src/events/types.ts";
 import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
-import { CorruptDataError, EventStoreConflictError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
 import {
+  ContentionError,
+  CorruptDataError,
+  EventStoreConflictError,
+  InvalidKeyError,
+  isQuarkError,
+  StorageUnavailableError,
+} from "../../src/errors.ts";
+import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
+import {
+  attemptsOption,
   backoff,
   blobParam,
   type CassandraClient,
@@ -50,8 +59,10 @@ export interface CassandraEventStoreOptions extends CassandraConnectionOptions {
   /** The snapshots table. Defaults to `"quark_snapshots"`. */
   readonly snapshotsTable?: string;
   /**
-   * How many times an `"any"` append re-runs after another append moved the stream's head
-   * first. Each re-run uses the head the refusal reported, without another read. Defaults to 100.
+   * The most conditional batches one `"any"` append sends while other appends keep moving
+   * the stream's head first. Each re-send uses the head the refusal reported, without
+   * another read, after a jittered backoff (`lwtBackoffMs`, `lwtMaxBackoffMs`). Past the
+   * bound the append throws `ContentionError`: nothing was appended. Defaults to 64.
    */
   readonly maxAnyAppendAttempts?: number;
   /** Events fetched per round trip when `read` is given no `pageSize`. Defaults to 500. */
@@ -99,7 +110,7 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
     `CREATE TABLE IF NOT EXISTS ${snapshots} (stream text PRIMARY KEY, version bigint, data blob)`,
   ]);
   const { settings, read, serialRead, lwt } = shared;
-  const maxAnyAttempts = options.maxAnyAppendAttempts ?? 100;
+  const maxAnyAttempts = attemptsOption("maxAnyAppendAttempts", options.maxAnyAppendAttempts, 64);
   const defaultPageSize = options.pageSize ?? 500;
   const client = (operation: string) => shared.client(operation);
 
@@ -146,12 +157,15 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
       const db = await client("append");
       const appendId = crypto.randomUUID();
       const any = expected === "any";
-      const attempts = any ? Math.max(maxAnyAttempts, settings.maxLwtAttempts) : settings.maxLwtAttempts;
+      const attempts = any ? maxAnyAttempts : settings.maxLwtAttempts;
       let lastError: unknown;
+      // Whether the last batch sent may have applied: a timeout that no serial read settled.
+      let unsettled = false;
       try {
         let base = expected === "any" ? await head(db, stream, read) : expected === "no_stream" ? 0 : expected;
         for (let attempt = 1; attempt <= attempts; attempt++) {
-          if (attempt > 2) await backoff(Math.min(attempt - 2, 8), settings);
+          await backoff(attempt, settings);
+          unsettled = false;
           try {
             const result = await db.batch(batchOf(stream, batch, base, appendId), lwt);
             if (result.rows[0]?.["[applied]"] === true) return { nextVersion: base + batch.length };
@@ -161,14 +175,15 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
             base = actual;
           } catch (error) {
             if (isQuarkError(error)) throw error;
-            if (isUnavailable(error) || !isUnknownOutcome(error)) throw toQuarkError(error, "append");
+            if (isUnavailable(error) || !isUnknownOutcome(error)) throw toQuarkError(error, "append", settings);
             lastError = error;
             let settled: { applied: boolean; head: number };
             try {
               settled = await settle(db, stream, base, appendId);
             } catch (readError) {
-              if (!isUnknownOutcome(readError)) throw toQuarkError(readError, "append");
+              if (!isUnknownOutcome(readError)) throw toQuarkError(readError, "append", settings);
               lastError = readError;
+              unsettled = true;
               continue;
             }
             if (settled.applied) return { nextVersion: base + batch.length };
@@ -179,13 +194,17 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
           }
         }
       } catch (error) {
-        throw toQuarkError(error, "append");
+        throw toQuarkError(error, "append", settings);
       }
-      throw new StorageUnavailableError(
-        DRIVER_NAME,
-        "append",
-        lastError ?? new Error(`Gave up after ${attempts} attempts under contention`),
-      );
+      if (unsettled) {
+        throw new StorageUnavailableError(
+          DRIVER_NAME,
+          `append against ${settings.endpoint}`,
+          new Error(`The last of ${attempts} conditional batches timed out and no serial read settled whether it was applied`, { cause: lastError }),
+        );
+      }
+      // Every batch sent was refused or proven unapplied by a serial read: nothing was appended.
+      throw new ContentionError(DRIVER_NAME, `append to stream ${JSON.stringify(stream)}`, attempts, { cause: lastError });
     },
 
     async *read(stream: string, readOptions: ReadStreamOptions = {}): AsyncIterable<StoredEvent> {
@@ -203,7 +222,7 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
           rows = page.rows;
           pageState = page.pageState ? String(page.pageState) : undefined;
         } catch (error) {
-          throw toQuarkError(error, "read");
+          throw toQuarkError(error, "read", settings);
         }
         for (const row of rows) yield eventOf(stream, row);
       } while (pageState !== undefined);
@@ -215,7 +234,7 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
       try {
         return await head(db, stream, read);
       } catch (error) {
-        throw toQuarkError(error, "version");
+        throw toQuarkError(error, "version", settings);
       }
     },
 
@@ -230,8 +249,10 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
       const newer = `UPDATE ${snapshots} SET version = ?, data = ? WHERE stream = ? IF version < ?`;
       const first = `UPDATE ${snapshots} SET version = ?, data = ? WHERE stream = ? IF version = null`;
       let lastError: unknown;
+      let unsettled = false;
       for (let attempt = 1; attempt <= settings.maxLwtAttempts; attempt++) {
-        if (attempt > 2) await backoff(attempt - 2, settings);
+        await backoff(attempt, settings);
+        unsettled = false;
         try {
           // `version < ?` is false for a missing row, so a first snapshot takes the second statement.
           const replaced = await db.execute(newer, [version, data, stream, version], lwt);
@@ -241,20 +262,30 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
           if (created.rows[0]?.["[applied]"] === true) return true;
           if (toNumber(created.rows[0]?.version) >= snapshot.version) return false;
         } catch (error) {
-          if (isUnavailable(error) || !isUnknownOutcome(error)) throw toQuarkError(error, "saveSnapshot");
+          if (isUnavailable(error) || !isUnknownOutcome(error)) throw toQuarkError(error, "saveSnapshot", settings);
           lastError = error;
+          unsettled = true;
           try {
             const rows = (await db.execute(`SELECT version FROM ${snapshots} WHERE stream = ?`, [stream], serialRead)).rows;
             const stored = rows[0]?.version;
             // An equal version is ours or an equivalent one; either way that snapshot is kept.
             if (stored != null && toNumber(stored) >= snapshot.version) return toNumber(stored) === snapshot.version;
+            // Older or no snapshot stored, read serially: ours did not apply and never will.
+            unsettled = false;
           } catch (readError) {
-            if (!isUnknownOutcome(readError)) throw toQuarkError(readError, "saveSnapshot");
+            if (!isUnknownOutcome(readError)) throw toQuarkError(readError, "saveSnapshot", settings);
             lastError = readError;
           }
         }
       }
-      throw new StorageUnavailableError(DRIVER_NAME, "saveSnapshot", lastError ?? new Error("Gave up under contention"));
+      if (unsettled) {
+        throw new StorageUnavailableError(
+          DRIVER_NAME,
+          `saveSnapshot against ${settings.endpoint}`,
+          new Error("The last snapshot write timed out and no serial read settled whether it was applied", { cause: lastError }),
+        );
+      }
+      throw new ContentionError(DRIVER_NAME, `saveSnapshot of stream ${JSON.stringify(stream)}`, settings.maxLwtAttempts, { cause: lastError });
     },
 
     async loadSnapshot(stream: string): Promise<StoredSnapshot | null> {
@@ -264,7 +295,7 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
       try {
         rows = (await db.execute(`SELECT version, data FROM ${snapshots} WHERE stream = ?`, [stream], read)).rows;
       } catch (error) {
-        throw toQuarkError(error, "loadSnapshot");
+        throw toQuarkError(error, "loadSnapshot", settings);
       }
       const row = rows[0];
       if (row === undefined || row.version == null) return null;
@@ -289,9 +320,15 @@ function eventOf(stream: string, row: CassandraRow): StoredEvent {
   return { stream, version, type: row.type, data };
 }
 
-/** Cassandra refuses an empty partition key, and UTF-8 cannot carry lone surrogates. */
+/** Cassandra refuses a partition key that is empty or longer than 65,535 bytes. */
+const MAX_STREAM_BYTES = 65_535;
+
+/**
+ * Refuses a stream name before any CQL is sent: one that is not well-formed (lone
+ * surrogates, NUL), empty (Cassandra refuses an empty partition key) or too long.
+ */
 function assertStreamName(stream: string): void {
-  if (typeof stream !== "string" || stream === "") throw new RangeError("A Cassandra stream name must be a non-empty string");
-  const wellFormed = (stream as { isWellFormed?: () => boolean }).isWellFormed?.call(stream) ?? true;
-  if (!wellFormed) throw new RangeError(`Cassandra text cannot hold lone UTF-16 surrogates: ${JSON.stringify(stream)}`);
+  assertValidKeyPart("stream", stream);
+  if (stream === "") throw new InvalidKeyError("stream", "is empty, which Cassandra cannot store as a partition key");
+  assertKeyWithinLimit(DRIVER_NAME, "stream", stream, MAX_STREAM_BYTES);
 }

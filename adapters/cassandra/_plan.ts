@@ -3,29 +3,33 @@
 // Private to adapters/cassandra; see docs/backends/cassandra.md for the reasoning.
 
 import type { StateKey, TransactOperation, WriteResult } from "../../src/storage/types.ts";
-import { CorruptDataError } from "../../src/errors.ts";
-import { type CassandraRow, toNumber } from "./_driver.ts";
-
-/** `expires_at` of a state without TTL: the largest bigint, so `expires_at > now` holds. */
-export const NEVER = "9223372036854775807";
+import { assertKeyWithinLimit, assertValidKey, encodeKey } from "../../src/storage/keys.ts";
+import { type CassandraRow, DRIVER_NAME, toNumber } from "./_driver.ts";
 
 /** Cassandra refuses TTLs over 20 years. */
 const MAX_TTL_SECONDS = 630_720_000;
 
-/** A row as stored, whether or not it has expired; `null` when there is no row. */
+/**
+ * The longest key, in UTF-8 bytes of `encodeKey(key)`, that every table can hold. Cassandra
+ * refuses a partition key over 65,535 bytes, and serialises the composite
+ * `(actor_type, actor_id)` as each part with a 2-byte length and a 1-byte end marker, so
+ * type and id together may take 65,529 bytes; the index's clustering `(actor_id, state_name)`
+ * may take 65,535. `encodeKey` adds two separators (and escapes only ever lengthen), so a key
+ * whose encoding fits 65,531 bytes fits every one of those.
+ */
+export const MAX_KEY_BYTES = 65_531;
+
+/** A row as a failed LWT or a serial read reported it; `null` when there is no live row. */
 export interface Observed {
   readonly etag: string;
   /** Absent when the statement that observed the row did not return the column. */
   readonly revision?: number;
-  /** Epoch milliseconds; `null` without TTL. */
-  readonly expiresAt: number | null;
 }
 
 /** What a statement's condition assumes is stored. */
 export type Basis =
   | { readonly kind: "absent" }
   | { readonly kind: "live"; readonly etag: string; readonly revision?: number }
-  | { readonly kind: "expired"; readonly etag: string; readonly revision?: number; readonly expiresAt: number }
   | { readonly kind: "anyLive" };
 
 /** One operation ready to send: the condition it relies on and, for writes, the revision to store. */
@@ -46,15 +50,8 @@ export type Plan =
   /** The observation lacks what planning needs (a revision); read the row serially first. */
   | { readonly kind: "observe" };
 
-export function liveOf(observed: Observed | null, now: number): Observed | null {
-  if (observed === null) return null;
-  return observed.expiresAt === null || observed.expiresAt > now ? observed : null;
-}
-
-function basisOf(observed: Observed | null, now: number): Basis {
-  if (observed === null) return { kind: "absent" };
-  if (liveOf(observed, now)) return { kind: "live", etag: observed.etag, revision: observed.revision };
-  return { kind: "expired", etag: observed.etag, revision: observed.revision, expiresAt: observed.expiresAt! };
+function basisOf(observed: Observed | null): Basis {
+  return observed === null ? { kind: "absent" } : { kind: "live", etag: observed.etag, revision: observed.revision };
 }
 
 /**
@@ -62,9 +59,10 @@ function basisOf(observed: Observed | null, now: number): Basis {
  * LWT or a serial read. Deciding a conflict from such an observation is sound because
  * etags never repeat: once another etag is stored, the expected one can never return.
  */
-export function planFromObservation(operation: TransactOperation, observed: Observed | null, now: number): Plan {
-  const live = liveOf(observed, now);
-  const basis = basisOf(observed, now);
+export function planFromObservation(operation: TransactOperation, observed: Observed | null): Plan {
+  // Cassandra drops expired cells by its own clock, so whatever it reports is live.
+  const live = observed;
+  const basis = basisOf(observed);
   if (operation.kind === "write") {
     if (live !== null && live.etag === operation.etag) {
       return live.revision === undefined ? { kind: "observe" } : { kind: "done", result: { etag: live.etag, revision: live.revision } };
@@ -108,29 +106,29 @@ export function planOptimistic(operation: TransactOperation, cachedRevision: num
   return { kind: "send", step: { operation, basis, revision: 0, creates: false } };
 }
 
-/** The `IF …` clause and its parameters for a basis. */
-export function conditionOf(basis: Basis, now: number): { clause: string; params: unknown[] } {
+/**
+ * The `IF …` clause and its parameters for a basis. Expiry needs no clause: a cell past its
+ * TTL is null to Cassandra's own clock, in conditions as in reads.
+ */
+export function conditionOf(basis: Basis): { clause: string; params: unknown[] } {
   switch (basis.kind) {
     case "absent":
-      // Naming every column makes a failed LWT return all three when a row exists.
-      return { clause: "IF etag = null AND revision = null AND expires_at = null", params: [] };
+      // Naming both columns makes a failed LWT return both when a row exists.
+      return { clause: "IF etag = null AND revision = null", params: [] };
     case "live":
       return basis.revision === undefined
-        ? { clause: "IF etag = ? AND expires_at > ?", params: [basis.etag, String(now)] }
-        : { clause: "IF etag = ? AND revision = ? AND expires_at > ?", params: [basis.etag, String(basis.revision), String(now)] };
-    case "expired":
-      return basis.revision === undefined
-        ? { clause: "IF etag = ? AND expires_at = ?", params: [basis.etag, String(basis.expiresAt)] }
-        : { clause: "IF etag = ? AND revision = ? AND expires_at = ?", params: [basis.etag, String(basis.revision), String(basis.expiresAt)] };
+        ? { clause: "IF etag = ?", params: [basis.etag] }
+        : { clause: "IF etag = ? AND revision = ?", params: [basis.etag, String(basis.revision)] };
     case "anyLive":
-      return { clause: "IF expires_at > ?", params: [String(now)] };
+      return { clause: "IF EXISTS", params: [] };
   }
 }
 
 /**
- * Cassandra's TTL for a write, in whole seconds. Cassandra counts from the start of the
- * server's current second, so one second more keeps the row at least as long as
- * `expires_at` says; reads filter on `expires_at`, which is exact.
+ * Cassandra's TTL for a write, in whole seconds. Cassandra expires a cell once its own clock
+ * reaches the second it was written in plus the TTL, so a TTL of `s` keeps it between `s - 1`
+ * and `s` seconds; one second more than `ttlMs` rounded up keeps it at least `ttlMs`, and at
+ * most 2 s longer.
  */
 export function ttlSecondsOf(ttlMs: number | undefined): number {
   if (ttlMs === undefined) return 0;
@@ -139,43 +137,20 @@ export function ttlSecondsOf(ttlMs: number | undefined): number {
   return seconds;
 }
 
-export function expiresAtOf(ttlMs: number | undefined, now: number): string {
-  return ttlMs === undefined ? NEVER : String(now + ttlMs);
-}
-
-/** `expires_at` as epoch milliseconds, or `null` without TTL. */
-export function parseExpiresAt(value: unknown): number | null {
-  if (value === null || value === undefined) return null;
-  if (String(value) === NEVER) return null;
-  const number = toNumber(value);
-  if (!Number.isFinite(number)) throw new CorruptDataError(`Cassandra expires_at is not a number: ${String(value)}`);
-  return number;
-}
-
 /** The row a failed LWT or a serial read reported; `null` when it reported none. */
 export function observedOf(row: CassandraRow | undefined): Observed | null {
   if (row === undefined || typeof row.etag !== "string") return null;
   const revision = row.revision === undefined || row.revision === null ? undefined : toNumber(row.revision);
-  return { etag: row.etag, revision, expiresAt: "expires_at" in row ? parseExpiresAt(row.expires_at) : null };
+  return { etag: row.etag, revision };
 }
 
 /**
- * Refuses keys that UTF-8 cannot carry. The driver would replace a lone surrogate with
- * U+FFFD, so two different ids could land on one row.
+ * Refuses a key before any CQL is sent: malformed parts (lone surrogates, NUL) and keys
+ * longer than {@linkcode MAX_KEY_BYTES}.
  */
-export function assertEncodableKey(key: StateKey): void {
-  for (const part of [key.actorType, key.actorId, key.stateName]) {
-    if (typeof part !== "string") throw new TypeError("State key parts must be strings");
-    if (!isWellFormed(part)) {
-      throw new RangeError(`Cassandra text cannot hold lone UTF-16 surrogates: ${JSON.stringify(part)}`);
-    }
-  }
-}
-
-function isWellFormed(text: string): boolean {
-  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
-  if (native) return native.call(text);
-  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+export function assertStorableKey(key: StateKey): void {
+  assertValidKey(key);
+  assertKeyWithinLimit(DRIVER_NAME, "key", encodeKey(key), MAX_KEY_BYTES);
 }
 
 /** The smallest string above every string that starts with `prefix`, or `undefined` if none. */

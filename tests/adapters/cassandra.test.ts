@@ -8,7 +8,9 @@ import {
   cassandraStorage,
   type CassandraStorageOptions,
 } from "../../adapters/cassandra/mod.ts";
+import { toQuarkError } from "../../adapters/cassandra/_driver.ts";
 import { HOSTILE_IDS, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { isQuarkError } from "../../src/errors.ts";
 
 const contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
 const localDataCenter = process.env.CASSANDRA_DC ?? "datacenter1";
@@ -98,7 +100,7 @@ if (contactPoints === undefined) {
       assert.deepEqual((await storage.read(victim))?.value, bytes(1));
       await assert.rejects(
         storage.write({ key: { actorType, actorId: "\uD800", stateName: "s" }, value: bytes(1), etag: "e", expectedEtag: null }),
-        RangeError,
+        { code: "INVALID_KEY" },
         "lone surrogates would collide after UTF-8 encoding",
       );
     } finally {
@@ -173,6 +175,7 @@ if (contactPoints === undefined) {
       await assert.rejects(storage.read(key), (error: Error & { code?: string }) => {
         assert.equal(error.code, "STORAGE_UNAVAILABLE");
         assert.match(error.message, /cassandra/);
+        assert.match(error.message, /127\.0\.0\.1:1/, "the message names the contact point");
         return true;
       });
       await assert.rejects(storage.write({ key, value: bytes(1), etag: "e", expectedEtag: null }), { code: "STORAGE_UNAVAILABLE" });
@@ -310,14 +313,16 @@ if (contactPoints === undefined) {
         assert.equal(updated.revision, 2, `update with a timeout ${mode} applying`);
         const deleting = cassandraStorage({ client: flakyClient(real, mode, 1), keyspace });
         assert.equal(await deleting.delete({ key, expectedEtag: updated.etag }), true, `delete with a timeout ${mode} applying`);
-        // Persistent timeouts end in StorageUnavailableError with the driver error as cause.
+        // Persistent timeouts on a create end in StorageUnavailableError: an absent row could
+        // follow our own create and someone's delete, so whether it applied is unknown.
         const error = await storage.write({ key, value: bytes(3), etag: crypto.randomUUID(), expectedEtag: null }).then(
           () => undefined,
           (caught: Error & { code?: string; cause?: unknown }) => caught,
         );
         if (mode === "before") {
           assert.equal(error?.code, "STORAGE_UNAVAILABLE");
-          assert.equal((error?.cause as { code?: number }).code, 0x1100);
+          assert.equal(((error?.cause as Error).cause as { code?: number }).code, 0x1100);
+          assert.match(error!.message, /whether it was applied is unknown/);
         } else {
           assert.equal(error, undefined, "a write that applied before its timeout succeeds");
         }
@@ -400,12 +405,13 @@ if (contactPoints === undefined) {
       const page = await storage.list({ actorType, limit: 10 });
       assert.deepEqual(page.keys.map((key) => key.actorId), ["3", "4", "5"]);
       const index = await client.execute(
-        `SELECT actor_id FROM ${keyspace}.quark_state_by_type WHERE actor_type = ? AND bucket = 0`,
-        [actorType],
+        `SELECT actor_id FROM ${keyspace}.quark_state_by_type WHERE actor_type = ? AND bucket IN ?`,
+        [actorType, Array.from({ length: 16 }, (_, bucket) => bucket)],
         { prepare: true },
       );
-      assert.deepEqual(index.rows.map((row) => row.actor_id), ["3", "4", "5"], "stale index entries were removed");
+      assert.deepEqual(index.rows.map((row) => row.actor_id).sort(), ["3", "4", "5"], "stale index entries were removed");
       await assert.rejects(storage.list({ actorType, cursor: "not a cursor" }), RangeError);
+      await assert.rejects(storage.list({ actorType, cursor: "00ff" }), RangeError);
     } finally {
       await storage.close();
       await client.shutdown();
@@ -427,6 +433,228 @@ if (contactPoints === undefined) {
     } finally {
       await storage.close();
       await events.close();
+    }
+  });
+
+  test("cassandra: keys over the limit and malformed keys are refused before any CQL", async () => {
+    await ensureSchema();
+    const sent: string[] = [];
+    const real = newClient();
+    const counting: CassandraClient = {
+      execute: (query, params, options) => (sent.push(query), real.execute(query, params, options)),
+      batch: (queries, options) => (sent.push("BATCH"), real.batch(queries, options)),
+      shutdown: async () => {},
+    };
+    const storage = cassandraStorage({ client: counting, keyspace });
+    const events = cassandraEventStore({ client: counting, keyspace });
+    try {
+      assert.equal(storage.capabilities.maxKeyBytes, 65_531);
+      const long = { actorType: "t", actorId: "x".repeat(65_530), stateName: "s" };
+      for (const action of [
+        () => storage.read(long),
+        () => storage.write({ key: long, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null }),
+        () => storage.delete({ key: long, lastWriteWins: true }),
+        () => storage.list({ actorType: "t", actorIdPrefix: long.actorId }),
+        () => storage.read({ actorType: "t", actorId: "\uDC00", stateName: "s" }),
+        () => storage.delete({ key: { actorType: "t", actorId: "a\0b", stateName: "s" }, expectedEtag: null }),
+        () => storage.list({ actorType: "t\uD800" }),
+        () => events.append("x".repeat(65_536), [{ type: "E", data: bytes() }], "any"),
+        () => events.version(""),
+        () => events.loadSnapshot("s\uD800"),
+      ]) {
+        await assert.rejects(action(), { code: "INVALID_KEY" });
+      }
+      assert.deepEqual(sent, [], "no CQL was sent");
+      // A key right at the limit fits every table, the list index included.
+      const actorType = `limit-${uid()}`;
+      const atLimit = { actorType, actorId: "y".repeat(65_531 - actorType.length - 3), stateName: "s" };
+      const { etag } = await storage.write({ key: atLimit, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      assert.equal((await storage.read(atLimit))?.etag, etag);
+      assert.deepEqual((await storage.list({ actorType })).keys, [atLimit]);
+      // A refusal by the server itself is permanent input, not an outage.
+      const refused = toQuarkError(Object.assign(new Error("Key length of 65536 is longer than maximum of 65535"), { code: 0x2200 }), "write");
+      assert.ok(isQuarkError(refused, "INVALID_INPUT"), String(refused));
+    } finally {
+      await real.shutdown();
+    }
+  });
+
+  test("cassandra: deleting an absent state with expectedEtag null returns false", async () => {
+    await ensureSchema();
+    const storage = cassandraStorage(storageOptions());
+    try {
+      const key = { actorType: `absent-${uid()}`, actorId: "1", stateName: "s" };
+      assert.equal(await storage.delete({ key, expectedEtag: null }), false);
+      await storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      await assert.rejects(storage.delete({ key, expectedEtag: null }), { code: "STATE_CONFLICT" });
+    } finally {
+      await storage.close();
+    }
+  });
+
+  /** A client whose LWTs are all refused, each time with a row (or head) that moved again. */
+  function movingClient(real: CassandraClient): CassandraClient & { lwts: number } {
+    const client = {
+      lwts: 0,
+      execute(query: string, params?: readonly unknown[], options?: Parameters<CassandraClient["execute"]>[2]) {
+        if (!/ IF /.test(query)) return real.execute(query, params, options);
+        client.lwts++;
+        return Promise.resolve({ rows: [{ "[applied]": false, etag: crypto.randomUUID(), revision: 1000 + client.lwts }] });
+      },
+      batch(queries: Parameters<CassandraClient["batch"]>[0], options?: Parameters<CassandraClient["batch"]>[1]) {
+        if (!queries.some((entry) => / IF /.test(entry.query))) return real.batch(queries, options);
+        client.lwts++;
+        return Promise.resolve({ rows: [{ "[applied]": false, head_version: 1000 + client.lwts }] });
+      },
+      shutdown: async () => {},
+    };
+    return client;
+  }
+
+  test("cassandra: contention ends in ContentionError after the configured number of LWTs", async () => {
+    await ensureSchema();
+    const real = newClient();
+    try {
+      const moving = movingClient(real);
+      const storage = cassandraStorage({ client: moving, keyspace, maxLwtAttempts: 4, lwtBackoffMs: 1, lwtMaxBackoffMs: 2 });
+      const key = { actorType: `moving-${uid()}`, actorId: "1", stateName: "s" };
+      await assert.rejects(
+        storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), lastWriteWins: true }),
+        (error: Error & { code?: string; attempts?: number }) => {
+          assert.equal(error.code, "CONTENTION", String(error));
+          assert.equal(error.attempts, 4);
+          return true;
+        },
+      );
+      assert.equal(moving.lwts, 4, "exactly maxLwtAttempts LWTs were sent");
+      moving.lwts = 0;
+      const events = cassandraEventStore({ client: moving, keyspace, maxAnyAppendAttempts: 5, lwtBackoffMs: 1, lwtMaxBackoffMs: 2 });
+      await assert.rejects(events.append(`moving-${uid()}`, [{ type: "E", data: bytes(1) }], "any"), { code: "CONTENTION", attempts: 5 });
+      assert.equal(moving.lwts, 5, "exactly maxAnyAppendAttempts batches were sent");
+      // An update whose every LWT times out unapplied is proven unapplied by the serial read
+      // (the expected etag is still stored): contention, not an unknown outcome.
+      const plain = cassandraStorage({ client: real, keyspace });
+      const created = await plain.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      const timingOut = cassandraStorage({ client: flakyClient(real, "before", 1000), keyspace, maxLwtAttempts: 3, lwtBackoffMs: 1 });
+      await assert.rejects(
+        timingOut.write({ key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: created.etag }),
+        { code: "CONTENTION", attempts: 3 },
+      );
+      assert.equal((await plain.read(key))?.etag, created.etag);
+    } finally {
+      await real.shutdown();
+    }
+  });
+
+  test("cassandra: LWTs are never marked idempotent, so the driver never re-sends them blindly", async () => {
+    await ensureSchema();
+    const real = newClient({ queryOptions: { isIdempotent: true } });
+    const seen: Array<{ lwt: boolean; idempotent: unknown }> = [];
+    const recording: CassandraClient = {
+      execute: (query, params, options) => (seen.push({ lwt: / IF /.test(query), idempotent: options?.isIdempotent }), real.execute(query, params, options)),
+      batch: (queries, options) => (
+        seen.push({ lwt: queries.some((entry) => / IF /.test(entry.query)), idempotent: options?.isIdempotent }), real.batch(queries, options)
+      ),
+      shutdown: async () => {},
+    };
+    const storage = cassandraStorage({ client: recording, keyspace });
+    const events = cassandraEventStore({ client: recording, keyspace });
+    try {
+      const key = { actorType: `idem-${uid()}`, actorId: "1", stateName: "s" };
+      const first = await storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      await storage.read(key);
+      await storage.delete({ key, expectedEtag: first.etag });
+      await events.append(`idem-${uid()}`, [{ type: "E", data: bytes(1) }], "any");
+      await events.saveSnapshot(`idem-${uid()}`, { version: 1, data: bytes(1) });
+      assert.ok(seen.some((entry) => entry.lwt) && seen.some((entry) => !entry.lwt));
+      for (const entry of seen) assert.equal(entry.idempotent, !entry.lwt, JSON.stringify(entry));
+    } finally {
+      await real.shutdown();
+    }
+  });
+
+  test("cassandra: expiry is judged by the server's clock, not the client's", async () => {
+    await ensureSchema();
+    const storage = cassandraStorage(storageOptions());
+    const realNow = Date.now;
+    try {
+      const key = { actorType: `clock-${uid()}`, actorId: "1", stateName: "s" };
+      const { etag } = await storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 60_000 });
+      const before = await storage.read(key);
+      assert.ok(before?.expiresAt !== undefined && before.expiresAt > realNow() + 55_000 && before.expiresAt <= realNow() + 62_000);
+      // A client clock an hour fast neither hides the state nor lets a create overwrite it.
+      Date.now = () => realNow() + 3_600_000;
+      assert.equal((await storage.read(key))?.etag, etag);
+      await assert.rejects(storage.write({ key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: null }), { code: "STATE_CONFLICT" });
+      Date.now = realNow;
+      const short = { actorType: key.actorType, actorId: "2", stateName: "s" };
+      await storage.write({ key: short, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 1000 });
+      // A client clock an hour slow does not keep an expired state alive either.
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      Date.now = () => realNow() - 3_600_000;
+      assert.equal(await storage.read(short), null);
+      await storage.write({ key: short, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: null });
+    } finally {
+      Date.now = realNow;
+      await storage.close();
+    }
+  });
+
+  test("cassandra: list merges the index buckets in id order, and one bucket reads a 0.1 index", async () => {
+    await ensureSchema();
+    const client = newClient();
+    const storage = cassandraStorage({ client, keyspace });
+    const single = cassandraStorage({ client, keyspace, listBuckets: 1 });
+    try {
+      const actorType = `buckets-${uid()}`;
+      const ids = ["a", "b", "ab", "\u{1F600}", "\uFF21", "z", "a/b", "", "b0", "b1", "b2", "c"];
+      for (const actorId of ids) {
+        for (const stateName of ["x", "y"]) {
+          await storage.write({ key: { actorType, actorId, stateName }, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+        }
+      }
+      const spread = await client.execute(
+        `SELECT DISTINCT actor_type, bucket FROM ${keyspace}.quark_state_by_type`,
+        [],
+        { prepare: true },
+      );
+      assert.ok(spread.rows.filter((row) => row.actor_type === actorType).length > 1, "the type spans several index partitions");
+      const listed: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await storage.list({ actorType, limit: 3, cursor });
+        assert.ok(page.keys.length <= 3);
+        listed.push(...page.keys.map((key) => `${key.actorId}|${key.stateName}`));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      // Code point order, as Cassandra sorts text: U+FF21 before the emoji, unlike UTF-16 order.
+      const codePoints = (text: string) => [...text].map((char) => char.codePointAt(0)!);
+      const byCodePoints = (a: string, b: string) => {
+        const [left, right] = [codePoints(a), codePoints(b)];
+        for (let index = 0; index < Math.min(left.length, right.length); index++) if (left[index] !== right[index]) return left[index]! - right[index]!;
+        return left.length - right.length;
+      };
+      const expected = [...ids].sort(byCodePoints).flatMap((id) => [`${id}|x`, `${id}|y`]);
+      assert.deepEqual(listed, expected);
+      const prefixed = await storage.list({ actorType, actorIdPrefix: "b", limit: 2 });
+      assert.deepEqual(prefixed.keys.map((key) => `${key.actorId}|${key.stateName}`), ["b|x", "b|y"]);
+      const rest = await storage.list({ actorType, actorIdPrefix: "b", limit: 10, cursor: prefixed.cursor });
+      assert.deepEqual(rest.keys.map((key) => key.actorId), ["b0", "b0", "b1", "b1", "b2", "b2"]);
+      assert.equal(rest.cursor, undefined);
+      // An index written by 0.1 holds every entry in bucket 0; listBuckets: 1 reads it as it is.
+      const legacyType = `legacy-${uid()}`;
+      await single.write({ key: { actorType: legacyType, actorId: "q", stateName: "s" }, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      const legacy = await client.execute(
+        `SELECT bucket FROM ${keyspace}.quark_state_by_type WHERE actor_type = ? AND bucket = 0`,
+        [legacyType],
+        { prepare: true },
+      );
+      assert.equal(legacy.rows.length, 1);
+      assert.deepEqual((await single.list({ actorType: legacyType })).keys.map((key) => key.actorId), ["q"]);
+    } finally {
+      await storage.close();
+      await single.close();
+      await client.shutdown();
     }
   });
 }
