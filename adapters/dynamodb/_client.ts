@@ -23,6 +23,18 @@ export const MAX_VALUE_BYTES = 400_000;
 /** DynamoDB's limit on items in one TransactWriteItems or TransactGetItems call. */
 export const MAX_TRANSACTION_ITEMS = 100;
 
+/** DynamoDB's limits on a partition key and a sort key, in UTF-8 bytes. */
+export const PARTITION_KEY_LIMIT = 2048;
+export const SORT_KEY_LIMIT = 1024;
+
+/**
+ * The most bytes of values (state values, or event payloads and types) one transaction may
+ * carry. DynamoDB refuses a TransactWriteItems whose items add up to more than 4 MB; this is
+ * 4 MiB less, for each of the 100 items, the longest keys (2,048 + 1,024 bytes) and 256 bytes
+ * of attribute names, etag, revision and expiry, so no valid keys can push a batch over.
+ */
+export const MAX_TRANSACTION_VALUE_BYTES = 4 * 1024 * 1024 - MAX_TRANSACTION_ITEMS * (PARTITION_KEY_LIMIT + SORT_KEY_LIMIT + 256);
+
 /** The SDK module, loaded on first use so that importing the adapter costs nothing. */
 export type Sdk = typeof import("@aws-sdk/client-dynamodb");
 
@@ -130,7 +142,15 @@ export function connector(options: DynamoDbConnectionOptions): Connector {
 
   function connect(): Promise<Connection> {
     base ??= (async () => {
-      const sdk = await import("@aws-sdk/client-dynamodb");
+      let sdk: Sdk;
+      try {
+        sdk = await import("@aws-sdk/client-dynamodb");
+      } catch (error) {
+        throw new ConfigurationError(
+          "The dynamodb adapter needs the @aws-sdk/client-dynamodb package, which could not be loaded: install it with npm install @aws-sdk/client-dynamodb",
+          { cause: error },
+        );
+      }
       let client: DynamoDBClient;
       if (options.client === undefined) {
         client = new sdk.DynamoDBClient(options.clientConfig ?? {});
@@ -159,7 +179,7 @@ export function connector(options: DynamoDbConnectionOptions): Connector {
     try {
       connection = await connect();
     } catch (error) {
-      throw new StorageUnavailableError(DRIVER_NAME, operation, error);
+      throw isQuarkError(error) ? error : new StorageUnavailableError(DRIVER_NAME, operation, error);
     }
     if (options.createTable) {
       tableReady ??= ensureTable();
@@ -176,7 +196,8 @@ export function connector(options: DynamoDbConnectionOptions): Connector {
       try {
         return await body(connection);
       } catch (error) {
-        throw toQuarkError(error, operation, tableName);
+        if (isQuarkError(error)) throw error;
+        throw toQuarkError(error, `${operation} against ${await endpointOf(connection.client)}`, tableName);
       }
     },
     ensureTable,
@@ -257,9 +278,58 @@ export function errorName(error: unknown): string | undefined {
   return typeof error === "object" && error !== null ? (error as { name?: string }).name : undefined;
 }
 
+/** Where the client sends its requests, for messages: its endpoint, or its region. */
+async function endpointOf(client: DynamoDBClient): Promise<string> {
+  const config = client.config as {
+    endpoint?: () => Promise<{ protocol?: string; hostname?: string; port?: number; path?: string }>;
+    region?: () => Promise<string>;
+  };
+  try {
+    if (typeof config.endpoint === "function") {
+      const { protocol = "https:", hostname = "", port, path = "" } = await config.endpoint();
+      return `${protocol}//${hostname}${port === undefined ? "" : `:${port}`}${path === "/" ? "" : path}`;
+    }
+    if (typeof config.region === "function") return `DynamoDB in ${await config.region()}`;
+  } catch {
+    // The message is still worth having without the endpoint.
+  }
+  return "DynamoDB";
+}
+
+/**
+ * Removes the items DynamoDB returns with a failed condition (`ALL_OLD`) from an SDK error,
+ * so that no state value or event payload travels on as a library error's cause.
+ */
+export function withoutItems(error: unknown): unknown {
+  if (typeof error !== "object" || error === null) return error;
+  const shape = error as { Item?: unknown; CancellationReasons?: Array<{ Item?: unknown }> };
+  if ("Item" in shape) delete shape.Item;
+  for (const reason of shape.CancellationReasons ?? []) delete reason.Item;
+  return error;
+}
+
+/**
+ * Whether the SDK sent the request more than once (its retry strategy re-sends after a
+ * timeout, a 5xx or a dropped connection), so that an earlier attempt may have applied.
+ */
+export function wasResent(result: unknown): boolean {
+  return ((result as { $metadata?: { attempts?: number } } | null)?.$metadata?.attempts ?? 1) > 1;
+}
+
+/**
+ * The time by which expiry is judged, in epoch milliseconds: this process's clock, corrected
+ * by the offset the SDK keeps when DynamoDB reports the clock skewed by more than 5 minutes
+ * (SigV4 refuses such requests). DynamoDB offers no server clock to a condition expression.
+ */
+export function clockOf(client: DynamoDBClient): number {
+  const offset = (client.config as { systemClockOffset?: number }).systemClockOffset;
+  return Date.now() + (typeof offset === "number" && Number.isFinite(offset) ? offset : 0);
+}
+
 /** Turns an SDK error into a library error; library errors pass through unchanged. */
 export function toQuarkError(error: unknown, operation: string, tableName: string): Error {
   if (isQuarkError(error)) return error;
+  withoutItems(error);
   if (errorName(error) === "ResourceNotFoundException") {
     return new ConfigurationError(
       `DynamoDB table ${JSON.stringify(tableName)} does not exist: call ensureTable() or pass createTable: true`,
@@ -308,18 +378,20 @@ export function stringAttribute(item: Item, name: string, where: string): string
   return value;
 }
 
-const utf8 = new TextEncoder();
-
-/** Throws a `RangeError` when a key attribute is longer than DynamoDB allows. */
-export function assertKeyLength(value: string, limit: number, what: string): void {
-  // Fast path: a UTF-16 string has at most 3 UTF-8 bytes per code unit.
-  if (value.length * 3 <= limit) return;
-  const bytes = utf8.encode(value).byteLength;
-  if (bytes > limit) throw new RangeError(`${what} takes ${bytes} bytes as a DynamoDB key, over its limit of ${limit}`);
-}
-
-/** Waits a little, with jitter, before retrying a contended transaction. */
+/**
+ * Waits before re-sending after attempt `attempt` lost a race: a random time below a ceiling
+ * that doubles from 2 ms to 100 ms (full jitter), so contenders that lost together spread out.
+ */
 export function backoff(attempt: number): Promise<void> {
   const ceiling = Math.min(100, 2 ** Math.min(attempt, 7));
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
+/** A bound on attempts, validated. */
+export function attemptsOption(name: string, value: number | undefined, fallback: number): number {
+  const attempts = value ?? fallback;
+  if (!Number.isSafeInteger(attempts) || attempts < 1) {
+    throw new ConfigurationError(`${name} must be a whole number of at least 1, got ${attempts}`);
+  }
+  return attempts;
 }

@@ -1,6 +1,6 @@
 // The DynamoDB event store. Layout, per stream, in the partition `stream#<name>`:
 //   sk "head"          { version }         the stream's version; every append moves it
-//   sk "e<16 digits>"  { version, type, data }  one item per event
+//   sk "e<16 digits>"  { version, type, data, appendId }  one item per event
 //   sk "snapshot"      { version, data }   the latest snapshot
 // An append is one TransactWriteItems: an update of the head conditioned on the expected
 // version, plus a conditional put (attribute_not_exists) of each event. DynamoDB applies it
@@ -16,9 +16,10 @@ import type {
   StoredSnapshot,
 } from "../../src/events/types.ts";
 import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
-import { CapabilityError, EventStoreConflictError, ValueTooLargeError } from "../../src/errors.ts";
+import { CapabilityError, ContentionError, EventStoreConflictError, ValueTooLargeError } from "../../src/errors.ts";
+import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
 import {
-  assertKeyLength,
+  attemptsOption,
   backoff,
   binaryAttribute,
   cancellationReasons,
@@ -30,9 +31,12 @@ import {
   isConditionFailure,
   type Item,
   MAX_TRANSACTION_ITEMS,
+  MAX_TRANSACTION_VALUE_BYTES,
   MAX_VALUE_BYTES,
   numberAttribute,
+  PARTITION_KEY_LIMIT,
   stringAttribute,
+  wasResent,
 } from "./_client.ts";
 
 /**
@@ -50,7 +54,8 @@ export interface DynamoDbEventStoreOptions extends DynamoDbConnectionOptions {
    * The most attempts one append makes: an `"any"` append retries while other appenders
    * keep moving the stream (each attempt learns the current version from the failed one, so
    * it costs one round trip), and any append retries when DynamoDB cancels it for a
-   * concurrent transaction on the same items. Defaults to 1,000.
+   * concurrent transaction on the same items, with jittered backoff after the first retry.
+   * Past the bound the append throws `ContentionError`: nothing was appended. Defaults to 64.
    */
   readonly maxAppendAttempts?: number;
 }
@@ -76,18 +81,17 @@ const VERSION_DIGITS = 16; // Number.MAX_SAFE_INTEGER has 16 digits.
 const DEFAULT_PAGE_SIZE = 500;
 /** One transaction item is the stream head, so an append carries at most 99 events. */
 export const MAX_EVENTS_PER_APPEND = MAX_TRANSACTION_ITEMS - 1;
-/** DynamoDB refuses transactions larger than 4 MB in all. */
-const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024 - 64 * 1024;
+const utf8 = new TextEncoder();
 
 function eventSortKey(version: number): string {
   return EVENT_PREFIX + String(version).padStart(VERSION_DIGITS, "0");
 }
 
+/** The partition of a stream, after refusing a malformed name or one over the partition key limit. */
 function partitionOf(stream: string): string {
-  if (typeof stream !== "string") throw new TypeError("A stream name must be a string");
-  const pk = PARTITION_PREFIX + stream;
-  assertKeyLength(pk, 2048, "The stream name");
-  return pk;
+  assertValidKeyPart("stream", stream);
+  assertKeyWithinLimit(DRIVER_NAME, "stream", stream, PARTITION_KEY_LIMIT - PARTITION_PREFIX.length);
+  return PARTITION_PREFIX + stream;
 }
 
 /**
@@ -118,7 +122,7 @@ function partitionOf(stream: string): string {
 export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): DynamoDbEventStore {
   const connection = connector(options);
   const { tableName } = connection;
-  const maxAppendAttempts = options.maxAppendAttempts ?? 1000;
+  const maxAppendAttempts = attemptsOption("maxAppendAttempts", options.maxAppendAttempts, 64);
 
   const run = connection.run;
 
@@ -141,11 +145,17 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
     }
     let total = 0;
     for (const event of events) {
-      const size = event.data.byteLength + event.type.length * 3;
+      const size = event.data.byteLength + utf8.encode(event.type).byteLength;
       if (size > MAX_VALUE_BYTES) throw new ValueTooLargeError(DRIVER_NAME, size, MAX_VALUE_BYTES);
       total += size;
     }
-    if (total > MAX_TRANSACTION_BYTES) throw new ValueTooLargeError(DRIVER_NAME, total, MAX_TRANSACTION_BYTES);
+    if (total > MAX_TRANSACTION_VALUE_BYTES) {
+      throw new CapabilityError(
+        DRIVER_NAME,
+        `appends of ${total} bytes of events`,
+        `one append is one TransactWriteItems call, and DynamoDB refuses one over 4 MB; the limit for events is ${MAX_TRANSACTION_VALUE_BYTES} bytes`,
+      );
+    }
   }
 
   async function append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
@@ -153,18 +163,21 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
     assertNewEvents(events);
     checkBatch(events);
     const pk = partitionOf(stream);
+    // Marks this call's events, so a re-send that finds them in place knows they are its own.
+    const appendId = crypto.randomUUID();
     return await run("append", async (ready) => {
       let base = expected === "any" ? await headVersion(ready, pk) : expected === "no_stream" ? 0 : expected;
       for (let attempt = 1; ; attempt++) {
-        const outcome = await appendAt(ready, pk, events, base);
+        const outcome = await appendAt(ready, pk, events, base, appendId);
         if (outcome.applied) return { nextVersion: base + events.length };
         if (outcome.actual !== undefined) {
-          if (expected !== "any") throw new EventStoreConflictError(stream, expected, outcome.actual, { cause: outcome.error });
+          // The refusal reported the head the server held; no cause, which would carry event bytes.
+          if (expected !== "any") throw new EventStoreConflictError(stream, expected, outcome.actual);
           base = outcome.actual;
         }
         // Otherwise DynamoDB cancelled on a concurrent transaction; nothing was applied, try again.
         if (attempt >= maxAppendAttempts) {
-          throw new EventStoreConflictError(stream, expected, outcome.actual, { cause: outcome.error });
+          throw new ContentionError(DRIVER_NAME, `append to stream ${JSON.stringify(stream)}`, attempt);
         }
         // Someone else just won. Go again at once on the version they left, but spread out
         // repeated losers (with jitter) so that a crowd of "any" appenders does not retry in
@@ -176,9 +189,15 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
 
   type AppendOutcome =
     | { readonly applied: true }
-    | { readonly applied: false; readonly actual: number | undefined; readonly error: unknown };
+    | { readonly applied: false; readonly actual: number | undefined };
 
-  async function appendAt({ sdk, client }: Connection, pk: string, events: readonly NewEvent[], base: number): Promise<AppendOutcome> {
+  async function appendAt(
+    { sdk, client }: Connection,
+    pk: string,
+    events: readonly NewEvent[],
+    base: number,
+    appendId: string,
+  ): Promise<AppendOutcome> {
     const next = base + events.length;
     const head = {
       Update: {
@@ -200,30 +219,38 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
           version: { N: String(base + index + 1) },
           type: { S: event.type },
           data: { B: event.data },
+          appendId: { S: appendId },
         },
         ConditionExpression: "attribute_not_exists(#pk)",
         ExpressionAttributeNames: { "#pk": "pk" },
+        // Only the first event is needed back: its appendId tells our own earlier attempt.
+        ...(index === 0 ? { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const } : {}),
       },
     }));
     try {
-      await client.send(new sdk.TransactWriteItemsCommand({ TransactItems: [head, ...puts] }));
+      // The token makes the SDK's own re-send of this request a no-op on DynamoDB for 10
+      // minutes; the appendId check below covers servers that ignore it (moto).
+      await client.send(new sdk.TransactWriteItemsCommand({ TransactItems: [head, ...puts], ClientRequestToken: crypto.randomUUID() }));
       return { applied: true };
     } catch (error) {
       const reasons = cancellationReasons(error);
       if (reasons === undefined) throw error;
+      // Our events already at base + 1: an earlier attempt of this very request applied
+      // (its reply was lost and the SDK re-sent it).
+      if (reasons[1]?.Item?.appendId?.S === appendId) return { applied: true };
       const headReason = reasons[0];
       if (headReason?.Code === "ConditionalCheckFailed") {
         const item = headReason.Item;
         const actual = item === undefined || item.version === undefined ? 0 : numberAttribute(item, "version", `${JSON.stringify(pk)}/head`);
-        return { applied: false, actual, error };
+        return { applied: false, actual };
       }
       if (reasons.some((reason) => reason.Code === "ConditionalCheckFailed")) {
         // The head allowed the append but an event item exists beyond it: the stream was
         // written without this store's head. Report it rather than overwrite.
-        return { applied: false, actual: base + 1, error };
+        return { applied: false, actual: base + 1 };
       }
       if (reasons.every((reason) => reason.Code === undefined || reason.Code === "None" || reason.Code === "TransactionConflict")) {
-        return { applied: false, actual: undefined, error };
+        return { applied: false, actual: undefined };
       }
       throw error;
     }
@@ -287,11 +314,14 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
             ConditionExpression: "attribute_not_exists(#pk) OR #version < :version",
             ExpressionAttributeNames: { "#pk": "pk", "#version": "version" },
             ExpressionAttributeValues: { ":version": { N: String(snapshot.version) } },
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }));
           return true;
         } catch (error) {
-          if (isConditionFailure(error)) return false;
-          throw error;
+          if (!isConditionFailure(error)) throw error;
+          // A re-send by the SDK that finds a snapshot at exactly its version finds its own
+          // earlier attempt (or an equal one): either way that snapshot is kept.
+          return wasResent(error) && error.Item?.version?.N === String(snapshot.version);
         }
       });
     },

@@ -27,13 +27,14 @@ import type {
   WriteResult,
 } from "../../src/storage/types.ts";
 import { assertTransactable, assertWritable } from "../../src/storage/guards.ts";
-import { decodeKey, encodeKey, encodeKeyPrefix } from "../../src/storage/keys.ts";
-import { StateConflictError } from "../../src/errors.ts";
+import { assertKeyWithinLimit, assertValidKey, assertValidKeyPart, decodeKey, encodeKey, encodeKeyPrefix } from "../../src/storage/keys.ts";
+import { ContentionError, StateConflictError } from "../../src/errors.ts";
 import {
-  assertKeyLength,
+  attemptsOption,
   backoff,
   binaryAttribute,
   cancellationReasons,
+  clockOf,
   type Connection,
   connector,
   DRIVER_NAME,
@@ -42,9 +43,13 @@ import {
   isConditionFailure,
   type Item,
   MAX_TRANSACTION_ITEMS,
+  MAX_TRANSACTION_VALUE_BYTES,
   MAX_VALUE_BYTES,
   numberAttribute,
+  PARTITION_KEY_LIMIT,
+  SORT_KEY_LIMIT,
   stringAttribute,
+  wasResent,
 } from "./_client.ts";
 
 export type { DynamoDbConnectionOptions, DynamoDbTableHandle } from "./_client.ts";
@@ -63,7 +68,8 @@ export { dynamoDbEventStore, type DynamoDbEventStore, type DynamoDbEventStoreOpt
 export interface DynamoDbStorageOptions extends DynamoDbConnectionOptions {
   /**
    * The most attempts `transact` makes when its last-write-wins operations lose a race or
-   * DynamoDB reports a transaction conflict. Defaults to 20.
+   * DynamoDB reports a transaction conflict, with jittered backoff between them. Past the
+   * bound it throws `ContentionError`: nothing was applied. Defaults to 20.
    */
   readonly maxTransactAttempts?: number;
 }
@@ -82,8 +88,6 @@ export interface DynamoDbStorageOptions extends DynamoDbConnectionOptions {
 export interface DynamoDbStorage extends StateStorage, DynamoDbTableHandle {}
 
 const PARTITION_PREFIX = "state#";
-const PARTITION_KEY_LIMIT = 2048;
-const SORT_KEY_LIMIT = 1024;
 const DEFAULT_PAGE_SIZE = 100;
 
 // Reserved words (TTL, and others in future) never appear bare in an expression.
@@ -91,14 +95,19 @@ const NAMES = { "#pk": "pk", "#v": "v", "#etag": "etag", "#rev": "rev", "#exp": 
 const ALIVE = "(attribute_not_exists(#exp) OR #exp > :now)";
 const ABSENT = "(attribute_not_exists(#pk) OR #exp <= :now)";
 
-/** The primary key of a state. The actor type is the partition; see the module docs. */
+/**
+ * The primary key of a state, after refusing a key DynamoDB cannot hold: malformed parts
+ * (lone surrogates, NUL), an actor type over the 2,048-byte partition key, or an escaped id
+ * and state name over the 1,024-byte sort key. The actor type is the partition; see the
+ * module docs.
+ */
 function itemKey(key: StateKey): Item {
-  const pk = PARTITION_PREFIX + key.actorType;
+  assertValidKey(key);
+  assertKeyWithinLimit(DRIVER_NAME, "actorType", key.actorType, PARTITION_KEY_LIMIT - PARTITION_PREFIX.length);
   // encodeKey escapes each part; with an empty actor type it yields "/<id>/<state>".
   const sk = encodeKey({ actorType: "", actorId: key.actorId, stateName: key.stateName }).slice(1);
-  assertKeyLength(pk, PARTITION_KEY_LIMIT, "The actor type");
-  assertKeyLength(sk, SORT_KEY_LIMIT, "The actor id and state name");
-  return { pk: { S: pk }, sk: { S: sk } };
+  assertKeyWithinLimit(DRIVER_NAME, "actorId/stateName (escaped)", sk, SORT_KEY_LIMIT);
+  return { pk: { S: PARTITION_PREFIX + key.actorType }, sk: { S: sk } };
 }
 
 function keyOf(actorType: string, sk: string): StateKey {
@@ -184,10 +193,12 @@ function writeUpdate(request: WriteRequest, revision: string, now: number) {
 export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbStorage {
   const connection = connector(options);
   const { tableName } = connection;
-  const maxTransactAttempts = options.maxTransactAttempts ?? 20;
+  const maxTransactAttempts = attemptsOption("maxTransactAttempts", options.maxTransactAttempts, 20);
+  // No maxKeyBytes: two limits apply, 2,048 bytes to the actor type and 1,024 to the rest.
   const capabilities: StorageCapabilities = {
     transactions: true,
     maxTransactionOperations: MAX_TRANSACTION_ITEMS,
+    maxTransactionBytes: MAX_TRANSACTION_VALUE_BYTES,
     ttl: true,
     list: true,
     maxValueBytes: MAX_VALUE_BYTES,
@@ -199,7 +210,7 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
     assertWritable(DRIVER_NAME, capabilities, request);
     const Key = itemKey(request.key);
     return await run("write", async ({ sdk, client }) => {
-      const now = Date.now();
+      const now = clockOf(client);
       let condition: string;
       let revision: string;
       const conditionValues: Item = {};
@@ -240,22 +251,27 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         const stored = storedOf(error.Item, now);
-        // Our own etag is stored: an earlier attempt of this very write succeeded.
+        // Our own etag is stored: an earlier attempt of this very write succeeded, in this
+        // call (the SDK re-sent it) or in an earlier one whose reply was lost.
         if (stored?.etag === request.etag) return { etag: request.etag, revision: stored.revision };
         const actual = stored?.alive ? stored.etag : null;
-        throw new StateConflictError(request.key, request.expectedEtag ?? null, actual, { cause: error });
+        // No cause: the SDK error carries the stored item, value bytes included.
+        throw new StateConflictError(request.key, request.expectedEtag ?? null, actual);
       }
     });
   }
 
+  // A delete the SDK re-sent (after a timeout or a 5xx) that then finds nothing may have
+  // deleted the state itself on an earlier attempt; it reports true, as the first attempt
+  // would have. Writes need no such care: a re-sent write finds its own etag.
   async function remove(request: DeleteRequest): Promise<boolean> {
     const Key = itemKey(request.key);
     return await run("delete", async ({ sdk, client }) => {
-      const now = Date.now();
+      const now = clockOf(client);
       const values: Item = { ":now": { N: String(now) } };
       if (request.lastWriteWins) {
         const result = await client.send(new sdk.DeleteItemCommand({ TableName: tableName, Key, ReturnValues: "ALL_OLD" }));
-        return storedOf(result.Attributes, now)?.alive ?? false;
+        return (storedOf(result.Attributes, now)?.alive ?? false) || wasResent(result);
       }
       let condition: string;
       if (request.expectedEtag === null) {
@@ -278,8 +294,8 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         const stored = storedOf(error.Item, now);
-        if (stored === null || !stored.alive) return false;
-        throw new StateConflictError(request.key, request.expectedEtag, stored.etag, { cause: error });
+        if (stored === null || !stored.alive) return request.expectedEtag !== null && wasResent(error);
+        throw new StateConflictError(request.key, request.expectedEtag, stored.etag);
       }
     });
   }
@@ -287,15 +303,19 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
   async function list(request: ListRequest): Promise<ListPage> {
     const limit = request.limit ?? DEFAULT_PAGE_SIZE;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`List limit must be a whole number of at least 1, got ${limit}`);
+    assertValidKeyPart("actorType", request.actorType);
+    assertValidKeyPart("actorIdPrefix", request.actorIdPrefix ?? "");
+    assertKeyWithinLimit(DRIVER_NAME, "actorType", request.actorType, PARTITION_KEY_LIMIT - PARTITION_PREFIX.length);
     const pk = PARTITION_PREFIX + request.actorType;
-    assertKeyLength(pk, PARTITION_KEY_LIMIT, "The actor type");
     // The escaped id prefix, without the escaped (empty) actor type and its separator.
     const prefix = encodeKeyPrefix("", request.actorIdPrefix ?? "").slice(1);
+    assertKeyWithinLimit(DRIVER_NAME, "actorIdPrefix (escaped)", prefix, SORT_KEY_LIMIT);
+    if (request.cursor !== undefined) assertKeyWithinLimit(DRIVER_NAME, "cursor", request.cursor, SORT_KEY_LIMIT);
     return await run("list", async ({ sdk, client }) => {
       const keys: StateKey[] = [];
       let start = request.cursor === undefined ? undefined : { pk: { S: pk }, sk: { S: request.cursor } };
       do {
-        const now = Date.now();
+        const now = clockOf(client);
         const result = await client.send(new sdk.QueryCommand({
           TableName: tableName,
           KeyConditionExpression: prefix === "" ? "#pk = :pk" : "#pk = :pk AND begins_with(#sk, :prefix)",
@@ -328,9 +348,7 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
         const outcome = await transactOnce(ready, operations, keys);
         if (outcome !== "retry") return outcome;
         if (attempt >= maxTransactAttempts) {
-          throw new StateConflictError(operations[0]!.key, null, undefined, {
-            message: `A DynamoDB transaction of ${operations.length} operations kept losing races after ${attempt} attempts`,
-          });
+          throw new ContentionError(DRIVER_NAME, `a transaction of ${operations.length} operations`, attempt);
         }
         await backoff(attempt);
       }
@@ -349,7 +367,7 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
         Get: { TableName: tableName, Key, ProjectionExpression: "#pk, #etag, #rev, #exp", ExpressionAttributeNames: { "#pk": "pk", "#etag": "etag", "#rev": "rev", "#exp": "expiresAt" } },
       })),
     }));
-    const now = Date.now();
+    const now = clockOf(client);
     const stored = (read.Responses ?? []).map((response) => storedOf(response.Item, now));
     const results: Array<WriteResult | null> = [];
     const items = operations.map((operation, index) => {
@@ -405,7 +423,10 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
       };
     });
     try {
-      await client.send(new sdk.TransactWriteItemsCommand({ TransactItems: items }));
+      // The token makes a re-send of this very request (the SDK's, after a lost reply) a no-op
+      // on DynamoDB for 10 minutes. Where it is not honoured (moto), the re-sent transaction
+      // fails its pins and the next attempt's read recognises the writes by their etags.
+      await client.send(new sdk.TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: crypto.randomUUID() }));
       return results;
     } catch (error) {
       const reasons = cancellationReasons(error);
@@ -417,12 +438,13 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
         if (reason.Code !== "ConditionalCheckFailed") continue;
         const operation = operations[index]!;
         if (operation.lastWriteWins) continue;
-        const current = storedOf(reason.Item, Date.now());
+        const current = storedOf(reason.Item, clockOf(client));
         const actual = current?.alive ? current.etag : null;
         if (operation.kind === "write" && actual === operation.etag) continue;
         if (operation.kind === "delete" && actual === null) continue;
         if (actual !== operation.expectedEtag) {
-          throw new StateConflictError(operation.key, operation.expectedEtag, actual, { cause: error });
+          // What the server held when it refused; no cause, which would carry its value bytes.
+          throw new StateConflictError(operation.key, operation.expectedEtag, actual);
         }
       }
       if (reasons.some((reason) => reason.Code !== undefined && !RETRYABLE_REASONS.has(reason.Code))) throw error;
@@ -438,7 +460,7 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
       const Key = itemKey(key);
       return await run("read", async ({ sdk, client }) => {
         const result = await client.send(new sdk.GetItemCommand({ TableName: tableName, Key, ConsistentRead: true }));
-        return result.Item === undefined ? null : recordOf(result.Item, Date.now());
+        return result.Item === undefined ? null : recordOf(result.Item, clockOf(client));
       });
     },
     write,

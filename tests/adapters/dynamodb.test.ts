@@ -131,12 +131,38 @@ if (!endpoint) {
       storage.write({ key: key("big"), value: new Uint8Array(400_001), etag: crypto.randomUUID(), expectedEtag: null }),
       (error) => isQuarkError(error, "VALUE_TOO_LARGE"),
     );
+    const invalidKey = (limit: number) => (error: unknown) => isQuarkError(error, "INVALID_KEY") && (error as { limit?: number }).limit === limit;
     await assert.rejects(
       storage.write({ key: key("x".repeat(1100)), value: new Uint8Array(1), etag: crypto.randomUUID(), expectedEtag: null }),
-      RangeError,
+      invalidKey(1024),
     );
+    await assert.rejects(storage.read({ actorType: "t".repeat(2043), actorId: "1", stateName: "s" }), invalidKey(2042));
+    await assert.rejects(storage.delete({ key: key("x".repeat(1100)), lastWriteWins: true }), invalidKey(1024));
+    await assert.rejects(storage.list({ actorType: "t".repeat(2043) }), invalidKey(2042));
+    await assert.rejects(events.version("s".repeat(2042)), invalidKey(2041));
+    for (const bad of ["\uD800", "a\0b"]) {
+      await assert.rejects(storage.read(key(bad)), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(storage.delete({ key: key(bad), expectedEtag: null }), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(storage.list({ actorType: `t${bad}` }), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(storage.list({ actorType: "t", actorIdPrefix: bad }), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(events.append(`s${bad}`, [{ type: "E", data: new Uint8Array(1) }], "any"), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(events.loadSnapshot(`s${bad}`), (error) => isQuarkError(error, "INVALID_KEY"));
+    }
     const hundred = Array.from({ length: 100 }, () => ({ type: "E", data: new Uint8Array(1) }));
     await assert.rejects(events.append(`s-${run}`, hundred, "any"), (error) => isQuarkError(error, "CAPABILITY") && /99 events/.test(error.message));
+    // DynamoDB refuses a transaction over 4 MB: checked up front, for states and for events.
+    const limit = storage.capabilities.maxTransactionBytes;
+    assert.ok(limit !== undefined && limit < 4 * 1024 * 1024 - 100 * 3072);
+    const large = Array.from({ length: 10 }, (_, index) => ({
+      kind: "write" as const,
+      key: key("big", `l${index}`),
+      value: new Uint8Array(400_000),
+      etag: crypto.randomUUID(),
+      expectedEtag: null,
+    }));
+    await assert.rejects(storage.transact(large), (error) => isQuarkError(error, "CAPABILITY") && /bytes/.test(error.message));
+    const heavy = Array.from({ length: 10 }, () => ({ type: "E", data: new Uint8Array(399_000) }));
+    await assert.rejects(events.append(`s-${run}`, heavy, "any"), (error) => isQuarkError(error, "CAPABILITY") && /4 MB/.test(error.message));
     assert.equal(requests(), 0, "no request was sent");
     client.destroy();
   });
@@ -246,12 +272,143 @@ if (!endpoint) {
     };
     const storage = dynamoDbStorage({ clientConfig: dead, tableName: stateTable });
     const events = dynamoDbEventStore({ clientConfig: dead, tableName: eventTable });
-    const unavailable = (error: unknown) => isQuarkError(error, "STORAGE_UNAVAILABLE") && /dynamodb/.test((error as Error).message) && (error as Error).cause !== undefined;
+    const unavailable = (error: unknown) =>
+      isQuarkError(error, "STORAGE_UNAVAILABLE") && /dynamodb/.test((error as Error).message) && /127\.0\.0\.1:9/.test((error as Error).message) &&
+      (error as Error).cause !== undefined;
     await assert.rejects(storage.read(key("1")), unavailable);
     await assert.rejects(storage.write({ key: key("1"), value: new Uint8Array(1), etag: crypto.randomUUID(), expectedEtag: null }), unavailable);
     await assert.rejects(storage.list({ actorType: "t" }), unavailable);
     await assert.rejects(events.append("s", [{ type: "E", data: new Uint8Array(1) }], "any"), unavailable);
     await assert.rejects(events.version("s"), unavailable);
+    await storage.close();
+    await events.close();
+  });
+
+  /**
+   * A client that loses the reply of the first `times` requests of `command`: the request
+   * reaches moto and applies, then the SDK sees a timeout and sends it again, as it does
+   * when a connection drops after the server answered.
+   */
+  function losingClient(command: string, times = 1): DynamoDBClient {
+    const client = new DynamoDBClient({ ...clientConfig, retryStrategy: undefined, maxAttempts: 3 });
+    let remaining = times;
+    client.middlewareStack.add((next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === command && remaining-- > 0) {
+        throw Object.assign(new Error("Simulated lost reply"), { name: "TimeoutError" });
+      }
+      return result;
+    }, { step: "deserialize", name: "loseReply" });
+    return client;
+  }
+
+  test("dynamodb: requests the SDK re-sends after a lost reply take effect once and report it", async () => {
+    await tablesReady;
+    const plain = dynamoDbStorage({ clientConfig, tableName: stateTable });
+    const k = key(crypto.randomUUID());
+    const { etag } = await plain.write({ key: k, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null });
+    const deleting = dynamoDbStorage({ client: losingClient("DeleteItemCommand"), tableName: stateTable });
+    assert.equal(await deleting.delete({ key: k, expectedEtag: etag }), true, "a re-sent conditional delete that applied reports true");
+    await plain.write({ key: k, value: new Uint8Array([2]), etag: crypto.randomUUID(), expectedEtag: null });
+    assert.equal(await deleting.delete({ key: k, lastWriteWins: true }), true, "a re-sent unconditional delete that applied reports true");
+    const writing = dynamoDbStorage({ client: losingClient("UpdateItemCommand"), tableName: stateTable });
+    const written = await writing.write({ key: k, value: new Uint8Array([3]), etag: crypto.randomUUID(), expectedEtag: null });
+    assert.equal(written.revision, 1);
+    const transacting = dynamoDbStorage({ client: losingClient("TransactWriteItemsCommand"), tableName: stateTable });
+    const [updated] = await transacting.transact([
+      { kind: "write", key: k, value: new Uint8Array([4]), etag: crypto.randomUUID(), expectedEtag: written.etag },
+      { kind: "write", key: key(crypto.randomUUID()), value: new Uint8Array([5]), etag: crypto.randomUUID(), expectedEtag: null },
+    ]);
+    assert.equal(updated?.revision, 2, "a re-sent transaction applies once");
+    assert.equal((await plain.read(k))?.revision, 2);
+
+    const events = dynamoDbEventStore({ client: losingClient("TransactWriteItemsCommand", 2), tableName: eventTable });
+    const stream = `resend-${crypto.randomUUID()}`;
+    assert.deepEqual(await events.append(stream, [{ type: "E", data: new Uint8Array([1]) }], "no_stream"), { nextVersion: 1 });
+    assert.deepEqual(await events.append(stream, [{ type: "E", data: new Uint8Array([2]) }], "any"), { nextVersion: 2 });
+    const reader = dynamoDbEventStore({ clientConfig, tableName: eventTable });
+    assert.equal(await reader.version(stream), 2, "no event was appended twice");
+    const snapshots = dynamoDbEventStore({ client: losingClient("PutItemCommand"), tableName: eventTable });
+    assert.equal(await snapshots.saveSnapshot(stream, { version: 2, data: new Uint8Array([9]) }), true, "a re-sent snapshot that applied reports true");
+    assert.equal(await reader.saveSnapshot(stream, { version: 2, data: new Uint8Array([9]) }), false, "an equal snapshot sent once is refused");
+    await Promise.all([plain, deleting, writing, transacting, events, reader, snapshots].map((closable) => closable.close()));
+  });
+
+  /** A client that, before each TransactWriteItems, lets `interfere` move things first. */
+  function interferingClient(interfere: () => Promise<unknown>): DynamoDBClient {
+    const client = new DynamoDBClient(clientConfig);
+    client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === "TransactWriteItemsCommand") await interfere();
+      return next(args);
+    }, { step: "initialize", name: "interfere" });
+    return client;
+  }
+
+  test("dynamodb: contention ends in ContentionError after the configured attempts", async () => {
+    await tablesReady;
+    const other = dynamoDbEventStore({ clientConfig, tableName: eventTable });
+    const stream = `contended-${crypto.randomUUID()}`;
+    await other.append(stream, [{ type: "E", data: new Uint8Array([0]) }], "no_stream");
+    let sent = 0;
+    const client = interferingClient(async () => {
+      sent++;
+      await other.append(stream, [{ type: "E", data: new Uint8Array([1]) }], "any");
+    });
+    const events = dynamoDbEventStore({ client, tableName: eventTable, maxAppendAttempts: 3 });
+    await assert.rejects(events.append(stream, [{ type: "E", data: new Uint8Array([2]) }], "any"), (error) => {
+      assert.ok(isQuarkError(error, "CONTENTION"), String(error));
+      assert.equal((error as { attempts?: number }).attempts, 3);
+      return true;
+    });
+    assert.equal(sent, 3, "exactly maxAppendAttempts transactions were sent");
+    assert.equal(await other.version(stream), 4, "nothing of the contended append landed");
+
+    const plain = dynamoDbStorage({ clientConfig, tableName: stateTable });
+    const k = key(crypto.randomUUID());
+    let writes = 0;
+    const racing = dynamoDbStorage({
+      client: interferingClient(() => plain.write({ key: k, value: new Uint8Array([writes++]), etag: crypto.randomUUID(), lastWriteWins: true })),
+      tableName: stateTable,
+      maxTransactAttempts: 2,
+    });
+    await assert.rejects(
+      racing.transact([{ kind: "write", key: k, value: new Uint8Array([9]), etag: crypto.randomUUID(), lastWriteWins: true }]),
+      (error) => isQuarkError(error, "CONTENTION") && (error as { attempts?: number }).attempts === 2,
+    );
+    await Promise.all([other, events, plain, racing].map((closable) => closable.close()));
+  });
+
+  test("dynamodb: conflicts report the stored etag and carry no stored bytes", async () => {
+    await tablesReady;
+    const storage = dynamoDbStorage({ clientConfig, tableName: stateTable });
+    const events = dynamoDbEventStore({ clientConfig, tableName: eventTable });
+    const secret = new TextEncoder().encode("secret-state-bytes");
+    const k = key(crypto.randomUUID());
+    const first = await storage.write({ key: k, value: secret, etag: crypto.randomUUID(), expectedEtag: null });
+    const carries = (error: unknown) => {
+      let current: unknown = error;
+      for (let depth = 0; depth < 5 && current; depth++) {
+        if (JSON.stringify(current, (_name, value) => value instanceof Uint8Array ? Array.from(value) : value).includes(String(Array.from(secret)))) return true;
+        if ((current as { Item?: unknown }).Item !== undefined) return true;
+        current = (current as { cause?: unknown }).cause;
+      }
+      return false;
+    };
+    for (const attempt of [
+      () => storage.write({ key: k, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: crypto.randomUUID() }),
+      () => storage.delete({ key: k, expectedEtag: crypto.randomUUID() }),
+      () => storage.transact([{ kind: "write", key: k, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null }]),
+    ]) {
+      const error = await attempt().then(() => undefined, (caught: unknown) => caught);
+      assert.ok(isQuarkError(error, "STATE_CONFLICT"), String(error));
+      assert.equal((error as { actualEtag?: string }).actualEtag, first.etag);
+      assert.ok(!carries(error), "no stored bytes in the error or its causes");
+    }
+    const stream = `bytes-${crypto.randomUUID()}`;
+    await events.append(stream, [{ type: "E", data: secret }], "no_stream");
+    const conflict = await events.append(stream, [{ type: "E", data: new Uint8Array([1]) }], "no_stream").then(() => undefined, (caught: unknown) => caught);
+    assert.ok(isQuarkError(conflict, "EVENT_STORE_CONFLICT") && (conflict as { actualVersion?: number }).actualVersion === 1);
+    assert.ok(!carries(conflict), "no stored event bytes in the error or its causes");
     await storage.close();
     await events.close();
   });
