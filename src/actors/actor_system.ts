@@ -1,13 +1,17 @@
-import type { ActorContext, ActorDefinition, Handler, SaveStatesOptions, StateDefinitions, StateHandles } from "./define_actor.ts";
+import type { ActorContext, ActorDefinition, Handler, StateDefinitions, StateHandles } from "./define_actor.ts";
 import type { StateStorage } from "../storage/types.ts";
 import type { EventStore } from "../events/types.ts";
-import type { ConflictPolicy, RetryOptions } from "../state/conflict.ts";
-import { backoff, retryOptionsOf } from "../state/conflict.ts";
-import { createStateHandle, type ManagedStateHandle } from "../state/state_handle.ts";
+import type { ConflictPolicy } from "../state/conflict.ts";
+import { backoff } from "../state/conflict.ts";
+import { createStateCell, type StateCell } from "../state/state_cell.ts";
+import { createTurnHandle, type TurnStateHandle } from "../state/state_handle.ts";
+import { createTurnScope, type TurnScope } from "../state/turn_scope.ts";
+import { saveStates } from "./save_states.ts";
 import { createCodec, type Codec, type CodecOptions } from "../codec/codec.ts";
 import { createMailbox, type Mailbox } from "./mailbox.ts";
 import { resolveProviders, type StorageProviders } from "../storage/providers.ts";
-import { ActivationError, ActorSystemShutDownError, CapabilityError, ConfigurationError, StateConflictError } from "../errors.ts";
+import { assertValidKeyPart } from "../storage/keys.ts";
+import { ActivationError, ActorSystemShutDownError, ConfigurationError } from "../errors.ts";
 
 /**
  * Options for {@linkcode createActorSystem}.
@@ -136,20 +140,25 @@ interface Activation {
   readonly definition: AnyActorDefinition;
   readonly actorId: string;
   readonly key: string;
-  /** Turns running now; more than one only for reentrant actors. */
+  /** One cell per declared state, keyed by the property name handlers use. */
+  readonly cells: ReadonlyMap<string, StateCell<unknown>>;
+  /** Calls accepted and not yet finished, queued ones included. */
   readonly inFlight: Set<Promise<unknown>>;
-  activating: Promise<void> | undefined;
   readonly mailbox: Mailbox;
-  readonly handles: ReadonlyArray<ManagedStateHandle<unknown>>;
-  readonly context: ActorContext<StateDefinitions>;
+  activating: Promise<void> | undefined;
   activated: boolean;
-  callPolicy: ConflictPolicy<unknown> | undefined;
-  retryRequest: { error: StateConflictError; options: Required<RetryOptions> } | undefined;
+  /** Set once deactivation starts; no turn starts on this activation after that. */
+  closing: Promise<void> | undefined;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
  * Creates an actor system over one storage or several named ones.
+ *
+ * Each call runs as a turn with its own drafts and its own conflict policy, so reentrant
+ * turns never see each other's unsaved changes. The rules a caller can rely on (what a call's
+ * effect is under conflicts, retries, merges, lost replies and deactivation) are in
+ * `docs/semantics.md`.
  *
  * @param options Storage providers, codec and idle timeout.
  * @returns An {@linkcode ActorSystem}.
@@ -183,44 +192,34 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   }
 
   function createActivation(definition: AnyActorDefinition, actorId: string, key: string): Activation {
-    const handles: ManagedStateHandle<unknown>[] = [];
-    const byProperty: Record<string, ManagedStateHandle<unknown>> = {};
-    const activation: Activation = {
+    const cells = new Map<string, StateCell<unknown>>();
+    for (const [property, state] of Object.entries(definition.states)) {
+      const stateKey = { actorType: definition.actorType, actorId, stateName: state.name };
+      cells.set(property, createStateCell(state, providers.get(state.storage), codec, stateKey));
+    }
+    return {
       definition,
       actorId,
       key,
+      cells,
       inFlight: new Set(),
-      activating: undefined,
       mailbox: createMailbox(),
-      handles,
-      context: undefined as unknown as ActorContext<StateDefinitions>,
+      activating: undefined,
       activated: false,
-      callPolicy: undefined,
-      retryRequest: undefined,
+      closing: undefined,
       idleTimer: undefined,
     };
-    for (const [property, stateDefinition] of Object.entries(definition.states)) {
-      const handle = createStateHandle({
-        definition: stateDefinition,
-        storage: providers.get(stateDefinition.storage),
-        codec,
-        key: { actorType: definition.actorType, actorId, stateName: stateDefinition.name },
-        actorPolicy: definition.conflict,
-        callPolicy: () => activation.callPolicy,
-        retryScope: {
-          requestRetry(error, policy) {
-            activation.retryRequest = { error, options: retryOptionsOf(policy)! };
-          },
-        },
-      });
-      handles.push(handle);
-      byProperty[property] = handle;
-    }
-    (activation as { context: ActorContext<StateDefinitions> }).context = {
-      actorType: definition.actorType,
-      actorId,
-      states: byProperty as StateHandles<StateDefinitions>,
-      saveStates: (names, saveOptions) => saveStates(activation, names.map((name) => byProperty[name]!), saveOptions),
+  }
+
+  /** The context one turn sees: its own handles, drafts and policy. */
+  function turnContext(activation: Activation, scope: TurnScope): ActorContext<StateDefinitions> {
+    const handles: Record<string, TurnStateHandle<unknown>> = {};
+    for (const [property, cell] of activation.cells) handles[property] = createTurnHandle(cell, scope);
+    return {
+      actorType: activation.definition.actorType,
+      actorId: activation.actorId,
+      states: handles as StateHandles<StateDefinitions>,
+      saveStates: (names, saveOptions) => saveStates(scope, names.map((name) => handles[name]!), saveOptions),
       system,
       get eventStore(): EventStore {
         if (!options.eventStore) throw new ConfigurationError("This actor system has no event store: pass eventStore to createActorSystem");
@@ -228,41 +227,10 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
       },
       codec,
     };
-    return activation;
   }
 
-  async function saveStates(
-    activation: Activation,
-    handles: ManagedStateHandle<unknown>[],
-    saveOptions: SaveStatesOptions = {},
-  ): Promise<void> {
-    const { definition } = activation;
-    const storageNames = new Set(handles.map((handle) => storageNameOf(definition, handle)));
-    const storage = storageNames.size === 1 ? providers.get([...storageNames][0]!) : undefined;
-    if (!storage?.capabilities.transactions) {
-      if (saveOptions.atomic !== false) {
-        throw new CapabilityError(storage?.name ?? [...storageNames].join("+"), "atomic saves of several states", storage ? undefined : "the states live on different storages; pass { atomic: false } to save them one by one");
-      }
-      for (const handle of handles) await handle.save();
-      return;
-    }
-    try {
-      const operations = await Promise.all(handles.map((handle) => handle.prepareWrite()));
-      const results = await storage.transact(operations);
-      handles.forEach((handle, index) => handle.commitWrite(results[index]!));
-    } catch (error) {
-      for (const handle of handles) handle.rollback();
-      if (error instanceof StateConflictError) {
-        const policy = activation.callPolicy ?? definition.conflict;
-        const options = policy && retryOptionsOf(policy);
-        if (options) activation.retryRequest = { error, options };
-      }
-      throw error;
-    }
-  }
-
-  function storageNameOf(definition: AnyActorDefinition, handle: ManagedStateHandle<unknown>): string {
-    return Object.values(definition.states).find((state) => state.name === handle.name)!.storage;
+  function hookContext(activation: Activation): ActorContext<StateDefinitions> {
+    return turnContext(activation, createTurnScope(activation.definition.actorType, activation.actorId, undefined, activation.definition.conflict));
   }
 
   function ensureActivated(activation: Activation): Promise<void> {
@@ -277,13 +245,19 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   async function activate(activation: Activation): Promise<void> {
     const { definition, actorId } = activation;
     try {
-      const eager = Object.values(definition.states).map((state, index) => state.lazy ? undefined : activation.handles[index]!.load());
+      const eager = Object.entries(definition.states).map(([property, state]) => state.lazy ? undefined : activation.cells.get(property)!.load());
       await Promise.all(eager);
-      await definition.onActivate?.(activation.context);
+      await definition.onActivate?.(hookContext(activation));
       activation.activated = true;
     } catch (cause) {
       throw new ActivationError(definition.actorType, actorId, cause);
     }
+  }
+
+  // A conflict or an unknown outcome leaves a cell possibly behind storage; the next turn
+  // starts from a fresh read instead of failing on the stale etag.
+  async function reloadStale(activation: Activation): Promise<void> {
+    await Promise.all([...activation.cells.values()].filter((cell) => cell.stale && cell.committed).map((cell) => cell.load()));
   }
 
   async function runTurn(
@@ -293,20 +267,17 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     callPolicy: ConflictPolicy<unknown> | undefined,
   ): Promise<unknown> {
     await ensureActivated(activation);
+    const { definition, actorId } = activation;
     for (let attempt = 1; ; attempt++) {
-      activation.callPolicy = callPolicy;
-      activation.retryRequest = undefined;
+      await reloadStale(activation);
+      const scope = createTurnScope(definition.actorType, actorId, callPolicy, definition.conflict);
       try {
-        return await handler(activation.context, ...args);
+        return await handler(turnContext(activation, scope), ...args);
       } catch (error) {
-        for (const handle of activation.handles) handle.rollback();
-        // Set by a handle's save during the turn, which the compiler cannot see.
-        const retry = activation.retryRequest as Activation["retryRequest"];
+        // Only a conflict that happened before the turn committed anything asks for a re-run.
+        const retry = scope.retryRequest;
         if (retry === undefined || retry.error !== error || attempt >= retry.options.maxAttempts) throw error;
         await backoff(attempt, retry.options);
-        await Promise.all(activation.handles.filter((handle) => handle.loaded).map((handle) => handle.load()));
-      } finally {
-        activation.callPolicy = undefined;
       }
     }
   }
@@ -314,23 +285,65 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   function scheduleIdle(activation: Activation): void {
     clearTimeout(activation.idleTimer);
     const timeout = activation.definition.idleTimeoutMs ?? options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    if (shutDown || !Number.isFinite(timeout)) return;
+    if (shutDown || !Number.isFinite(timeout) || activation.inFlight.size > 0) return;
     activation.idleTimer = setTimeout(() => {
-      // Deactivation is a mailbox task, so it never overlaps a turn.
-      activation.mailbox.run(() => deactivate(activation)).catch(() => {});
+      // A call that arrived since keeps it active; that call's end schedules the next check.
+      if (activation.inFlight.size === 0) deactivate(activation).catch(() => {});
     }, timeout);
+    // An idle check must not keep a process alive on its own (Node and Bun timers have unref).
+    (activation.idleTimer as { unref?: () => void }).unref?.();
   }
 
-  async function deactivate(activation: Activation): Promise<void> {
-    // A message queued behind this task, or a reentrant turn still running, keeps it active.
-    if (activation.mailbox.depth > 1 || activation.inFlight.size > 0) return;
-    clearTimeout(activation.idleTimer);
-    try {
-      if (activation.activated) await activation.definition.onDeactivate?.(activation.context);
-    } finally {
-      activation.activated = false;
-      if (activation.mailbox.depth <= 1) activations.delete(activation.key);
+  /**
+   * Deactivates an activation with no call in flight. Marking it closing happens before any
+   * await, so no turn can start on it from then on: calls that arrive wait for the
+   * deactivation to finish and then get a fresh activation.
+   */
+  function deactivate(activation: Activation): Promise<void> {
+    activation.closing ??= (async () => {
+      clearTimeout(activation.idleTimer);
+      try {
+        if (activation.activated) await activation.definition.onDeactivate?.(hookContext(activation));
+      } finally {
+        activation.activated = false;
+        if (activations.get(activation.key) === activation) activations.delete(activation.key);
+      }
+    })();
+    return activation.closing;
+  }
+
+  async function openActivation(definition: AnyActorDefinition, actorId: string, key: string): Promise<Activation> {
+    for (;;) {
+      if (shutDown) throw new ActorSystemShutDownError();
+      const existing = activations.get(key);
+      if (existing?.closing) {
+        await existing.closing.catch(() => {});
+        continue;
+      }
+      if (existing) return existing;
+      const created = createActivation(definition, actorId, key);
+      activations.set(key, created);
+      return created;
     }
+  }
+
+  function call(definition: AnyActorDefinition, actorId: string, key: string, handler: Handler<StateDefinitions>, args: unknown[], refOptions: ActorRefOptions): Promise<unknown> {
+    if (shutDown) return Promise.reject(new ActorSystemShutDownError());
+    const existing = activations.get(key);
+    // The common case stays synchronous up to the mailbox, so calls keep their order.
+    if (existing && !existing.closing) return enqueue(existing, handler, args, refOptions);
+    return openActivation(definition, actorId, key).then((activation) => enqueue(activation, handler, args, refOptions));
+  }
+
+  function enqueue(activation: Activation, handler: Handler<StateDefinitions>, args: unknown[], refOptions: ActorRefOptions): Promise<unknown> {
+    clearTimeout(activation.idleTimer);
+    const turn = () => runTurn(activation, handler, args, refOptions.conflict);
+    const result = activation.definition.reentrant ? turn() : activation.mailbox.run(turn);
+    activation.inFlight.add(result);
+    return result.finally(() => {
+      activation.inFlight.delete(result);
+      scheduleIdle(activation);
+    });
   }
 
   function actor<States extends StateDefinitions, Handlers extends Record<string, Handler<States>>>(
@@ -340,6 +353,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   ): ActorRef<Handlers> {
     const definition = typedDefinition as unknown as AnyActorDefinition;
     if (typeof actorId !== "string") throw new TypeError(`Actor id must be a string, got ${typeof actorId}`);
+    assertValidKeyPart("actorId", actorId);
     // Two definitions under one type would share activations but not handlers or states.
     const known = definitionsByType.get(definition.actorType);
     if (known && known !== definition) {
@@ -350,22 +364,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     const key = activationKey(definition.actorType, actorId);
     const ref: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const [name, handler] of Object.entries(definition.handlers)) {
-      ref[name] = (...args) => {
-        if (shutDown) return Promise.reject(new ActorSystemShutDownError());
-        let activation = activations.get(key);
-        if (!activation) {
-          activation = createActivation(definition, actorId, key);
-          activations.set(key, activation);
-        }
-        const current = activation;
-        const turn = () => runTurn(current, handler, args, refOptions.conflict);
-        const result = definition.reentrant ? turn() : current.mailbox.run(turn);
-        current.inFlight.add(result);
-        return result.finally(() => {
-          current.inFlight.delete(result);
-          scheduleIdle(current);
-        });
-      };
+      ref[name] = (...args) => call(definition, actorId, key, handler, args, refOptions);
     }
     return ref as ActorRef<Handlers>;
   }
@@ -374,8 +373,8 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     shutDown = true;
     const pending = [...activations.values()].map(async (activation) => {
       clearTimeout(activation.idleTimer);
-      await Promise.allSettled([...activation.inFlight]);
-      await activation.mailbox.run(() => deactivate(activation));
+      while (activation.inFlight.size > 0) await Promise.allSettled([...activation.inFlight]);
+      await deactivate(activation);
     });
     await Promise.allSettled(pending);
     activations.clear();

@@ -3,7 +3,7 @@ import type { Codec } from "../codec/codec.ts";
 import type { Upcasters } from "../state/define_state.ts";
 import type { StandardSchemaV1 } from "../state/standard_schema.ts";
 import { validate } from "../state/standard_schema.ts";
-import { upcastValue } from "../state/state_handle.ts";
+import { upcastValue } from "../state/state_cell.ts";
 
 /** What an aggregate needs to know about its events and state. */
 export interface AggregateDefinition<State, Event extends { type: string }> {
@@ -19,26 +19,60 @@ export interface AggregateDefinition<State, Event extends { type: string }> {
   readonly snapshotEvery: number;
 }
 
-/** One stream's folded state, with a draft that only `commit` makes durable. */
-export interface Aggregate<State, Event> {
-  /** The draft state: the committed state with raised events applied. */
+/** One command's view of an aggregate: a draft of its own, changed only by raising events. */
+export interface CommandDraft<State, Event> {
+  /** The draft state, frozen: it changes only through `raise`. */
   readonly state: State;
   /** The stream version of the committed state. */
   readonly version: number;
-  /** The version of the latest snapshot this aggregate knows of. */
-  readonly snapshotVersion: number;
-  /** Events raised since the last commit. */
-  readonly pending: readonly Event[];
+  /** How many raised events are not committed yet. */
+  readonly pending: number;
+  /** How many times this command has committed. */
+  readonly commits: number;
   /** Validates an event and applies it to the draft only. */
   raise(event: Event): Promise<void>;
   /** Appends the pending events at the committed version; on failure the draft rolls back. */
   commit(): Promise<void>;
   /** Drops the pending events and the draft. */
-  rollback(): void;
-  /** Loads the latest snapshot, then replays the events after it. */
+  discard(): void;
+}
+
+/** One stream's folded state. Commands work on drafts from {@linkcode Aggregate.begin}. */
+export interface Aggregate<State, Event> {
+  /** The committed state. */
+  readonly state: State;
+  /** The stream version of the committed state. */
+  readonly version: number;
+  /** The version of the latest snapshot this aggregate wrote or loaded. */
+  readonly snapshotVersion: number;
+  /** Whether the committed state may be behind the stream (after a conflict or an unknown outcome). */
+  readonly stale: boolean;
+  /** Starts a command on a fresh draft of the committed state. */
+  begin(): CommandDraft<State, Event>;
+  /** Loads the latest readable snapshot, then replays the events after it. */
   recover(): Promise<void>;
   /** Applies events appended by others since the committed version. */
   catchUp(): Promise<void>;
+}
+
+/**
+ * Each event's ciphertext is bound to its stream and position, and each snapshot's to its
+ * stream and version, so stored events cannot be reordered or moved between streams unnoticed.
+ */
+function eventBinding(stream: string, position: number): string {
+  return `${stream}#${position}`;
+}
+function snapshotBinding(stream: string, version: number): string {
+  return `${stream}#snapshot@${version}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return value;
+  // Typed arrays cannot be frozen while they have elements; they stay as they are.
+  if (ArrayBuffer.isView(value)) return value;
+  Object.freeze(value);
+  for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);
+  return value;
 }
 
 /** Creates the aggregate for one stream. */
@@ -51,46 +85,114 @@ export function createAggregate<State, Event extends { type: string }>(
   let committed = definition.initial();
   let version = 0;
   let snapshotVersion = 0;
-  let draft = structuredClone(committed);
-  let pending: Event[] = [];
+  let snapshotAttempted = 0;
+  let stale = false;
   const eventTarget = `${definition.name} event`;
   const snapshotTarget = `${definition.name} snapshot`;
 
-  async function decodeEvent(data: Uint8Array): Promise<Event> {
-    const decoded = await codec.decode(data, stream);
+  async function decodeEvent(data: Uint8Array, position: number): Promise<Event> {
+    const decoded = await codec.decode(data, eventBinding(stream, position));
     const upcast = upcastValue({ name: eventTarget, version: definition.eventVersion, migrate: definition.migrateEvent }, decoded.value, decoded.schemaVersion);
     return validate(definition.eventSchema, upcast, eventTarget, "read");
   }
 
   async function replayFrom(fromVersion: number): Promise<void> {
     for await (const stored of store.read(stream, { fromVersion })) {
-      committed = definition.apply(committed, await decodeEvent(stored.data));
+      committed = definition.apply(committed, await decodeEvent(stored.data, stored.version));
       version = stored.version;
     }
-    draft = structuredClone(committed);
+    stale = false;
   }
 
+  // A snapshot is an optimisation: it is validated before it is written, and any failure
+  // (invalid state, encoding, storage) skips it. The events are durable either way, so the
+  // command that triggered it never fails because of it.
   async function snapshotIfDue(): Promise<void> {
-    if (version - snapshotVersion < definition.snapshotEvery) return;
-    const data = await codec.encode(committed, definition.stateVersion, stream);
-    // A snapshot is an optimisation: when saving one fails, the events are still durable and
-    // the next commit tries again, so the command that caused it does not fail.
+    if (version - Math.max(snapshotVersion, snapshotAttempted) < definition.snapshotEvery) return;
+    snapshotAttempted = version;
     try {
-      await store.saveSnapshot(stream, { version, data });
+      const valid = await validate(definition.stateSchema, committed, snapshotTarget, "write");
+      await store.saveSnapshot(stream, { version, data: await codec.encode(valid, definition.stateVersion, snapshotBinding(stream, version)) });
       snapshotVersion = version;
     } catch {
       return;
     }
   }
 
-  function rollback(): void {
-    pending = [];
-    draft = structuredClone(committed);
+  // An unreadable snapshot (corrupt, undecryptable, no upcaster, invalid) is skipped:
+  // replaying the whole stream gives the same state, only slower.
+  async function readableSnapshot(): Promise<{ state: State; version: number } | undefined> {
+    try {
+      const snapshot = await store.loadSnapshot(stream);
+      if (!snapshot) return undefined;
+      const decoded = await codec.decode(snapshot.data, snapshotBinding(stream, snapshot.version));
+      const upcast = upcastValue({ name: snapshotTarget, version: definition.stateVersion, migrate: definition.migrateState }, decoded.value, decoded.schemaVersion);
+      return { state: await validate(definition.stateSchema, upcast, snapshotTarget, "read"), version: snapshot.version };
+    } catch {
+      return undefined;
+    }
+  }
+
+  function begin(): CommandDraft<State, Event> {
+    let draft = structuredClone(committed);
+    let pending: Event[] = [];
+    let commits = 0;
+    let frozen: State | undefined;
+
+    function discard(): void {
+      pending = [];
+      draft = structuredClone(committed);
+      frozen = undefined;
+    }
+
+    return {
+      get state() {
+        frozen ??= deepFreeze(structuredClone(draft));
+        return frozen;
+      },
+      get version() {
+        return version;
+      },
+      get pending() {
+        return pending.length;
+      },
+      get commits() {
+        return commits;
+      },
+      async raise(event) {
+        const valid = await validate(definition.eventSchema, event, eventTarget, "write");
+        draft = definition.apply(draft, structuredClone(valid));
+        pending.push(valid);
+        frozen = undefined;
+      },
+      async commit() {
+        if (pending.length === 0) return;
+        const from = version;
+        try {
+          const events: NewEvent[] = await Promise.all(pending.map(async (event, index) => ({
+            type: event.type,
+            data: await codec.encode(event, definition.eventVersion, eventBinding(stream, from + index + 1)),
+          })));
+          const result = await store.append(stream, events, from === 0 ? "no_stream" : from);
+          committed = draft;
+          version = result.nextVersion;
+          commits++;
+          discard();
+        } catch (error) {
+          // After a conflict or an unknown outcome the stream may be ahead of us.
+          stale = true;
+          discard();
+          throw error;
+        }
+        await snapshotIfDue();
+      },
+      discard,
+    };
   }
 
   return {
     get state() {
-      return draft;
+      return committed;
     },
     get version() {
       return version;
@@ -98,51 +200,25 @@ export function createAggregate<State, Event extends { type: string }>(
     get snapshotVersion() {
       return snapshotVersion;
     },
-    get pending() {
-      return pending;
+    get stale() {
+      return stale;
     },
-    async raise(event) {
-      const valid = await validate(definition.eventSchema, event, eventTarget, "write");
-      draft = definition.apply(draft, valid);
-      pending.push(valid);
-    },
-    async commit() {
-      if (pending.length === 0) return;
-      try {
-        const events: NewEvent[] = await Promise.all(pending.map(async (event) => ({
-          type: event.type,
-          data: await codec.encode(event, definition.eventVersion, stream),
-        })));
-        const result = await store.append(stream, events, version === 0 ? "no_stream" : version);
-        committed = draft;
-        draft = structuredClone(committed);
-        version = result.nextVersion;
-        pending = [];
-      } catch (error) {
-        rollback();
-        throw error;
-      }
-      await snapshotIfDue();
-    },
-    rollback,
+    begin,
     async recover() {
       committed = definition.initial();
       version = 0;
       snapshotVersion = 0;
-      pending = [];
-      const snapshot = await store.loadSnapshot(stream);
+      snapshotAttempted = 0;
+      const snapshot = await readableSnapshot();
       if (snapshot) {
-        const decoded = await codec.decode(snapshot.data, stream);
-        const upcast = upcastValue({ name: snapshotTarget, version: definition.stateVersion, migrate: definition.migrateState }, decoded.value, decoded.schemaVersion);
-        committed = await validate(definition.stateSchema, upcast, snapshotTarget, "read");
+        committed = snapshot.state;
         version = snapshot.version;
         snapshotVersion = snapshot.version;
       }
       await replayFrom(version + 1);
     },
-    async catchUp() {
-      pending = [];
-      await replayFrom(version + 1);
+    catchUp() {
+      return replayFrom(version + 1);
     },
   };
 }

@@ -2,10 +2,13 @@ import type { InferOutput, StandardSchemaV1 } from "../state/standard_schema.ts"
 import type { Upcasters } from "../state/define_state.ts";
 import type { ConflictPolicy } from "../state/conflict.ts";
 import type { ActorContext, ActorDefinition, Handler } from "../actors/define_actor.ts";
+import type { ActorSystem } from "../actors/actor_system.ts";
 import { defineActor } from "../actors/define_actor.ts";
 import { backoff, retryOptionsOf } from "../state/conflict.ts";
-import { createAggregate, type Aggregate } from "./aggregate.ts";
-import { isQuarkError } from "../errors.ts";
+import { isRetryableConflict } from "../state/turn_scope.ts";
+import { streamNameOf } from "../storage/keys.ts";
+import { createAggregate, type Aggregate, type CommandDraft } from "./aggregate.ts";
+import { TurnPartiallyCommittedError, UncommittedEventsError } from "../errors.ts";
 
 /**
  * What an event-sourced command handler receives besides its arguments.
@@ -49,15 +52,22 @@ import { isQuarkError } from "../errors.ts";
 export interface EventSourcedContext<State, Event> {
   /** The actor's type. */
   readonly actorType: string;
-  /** The actor's id; its stream is `actorType/actorId`. */
+  /** The actor's id; its stream is `streamNameOf(actorType, actorId)`. */
   readonly actorId: string;
-  /** The draft state: committed state plus the events raised in this turn. */
+  /**
+   * The draft state: committed state plus the events raised in this command. It is frozen:
+   * state changes only by raising events, so it never drifts from the log.
+   */
   readonly state: State;
   /** The stream version of the committed state. */
   readonly version: number;
   /** Validates an event and applies it to the draft; nothing is stored until `commit`. */
   raise(event: Event): Promise<void>;
-  /** Appends the raised events atomically; if that fails, the draft rolls back. */
+  /**
+   * Appends the raised events atomically; if that fails, the draft rolls back. A command must
+   * commit what it raised: events still pending when it returns are discarded and the call
+   * fails with `UncommittedEventsError`.
+   */
   commit(): Promise<void>;
 }
 
@@ -252,42 +262,47 @@ export function defineEventSourcedActor<
     snapshotEvery,
   };
   const retry = options.conflict ? retryOptionsOf(options.conflict) : undefined;
-  // One aggregate per activation; the context object lives exactly as long as the activation.
-  const aggregates = new WeakMap<object, Aggregate<State, Event>>();
+  // One aggregate per activation, created on activation and dropped on deactivation.
+  const aggregates = new WeakMap<ActorSystem, Map<string, Aggregate<State, Event>>>();
 
-  function aggregateOf(context: ActorContext<{}>): Aggregate<State, Event> {
-    let aggregate = aggregates.get(context);
-    if (!aggregate) {
-      aggregate = createAggregate(definition, context.eventStore, context.codec, `${actorType}/${context.actorId}`);
-      aggregates.set(context, aggregate);
-    }
-    return aggregate;
+  function activationsOf(system: ActorSystem): Map<string, Aggregate<State, Event>> {
+    let byId = aggregates.get(system);
+    if (!byId) aggregates.set(system, byId = new Map());
+    return byId;
+  }
+
+  function commandView(actorId: string, draft: CommandDraft<State, Event>): EventSourcedContext<State, Event> {
+    return {
+      actorType,
+      actorId,
+      get state() {
+        return draft.state;
+      },
+      get version() {
+        return draft.version;
+      },
+      raise: (event) => draft.raise(event),
+      commit: () => draft.commit(),
+    };
   }
 
   const handlers: Record<string, Handler<{}>> = {};
   for (const [name, command] of Object.entries(options.commands)) {
     handlers[name] = async (context, ...args) => {
-      const aggregate = aggregateOf(context);
-      const view: EventSourcedContext<State, Event> = {
-        actorType,
-        actorId: context.actorId,
-        get state() {
-          return aggregate.state;
-        },
-        get version() {
-          return aggregate.version;
-        },
-        raise: (event) => aggregate.raise(event),
-        commit: () => aggregate.commit(),
-      };
+      const aggregate = activationsOf(context.system).get(context.actorId)!;
       for (let attempt = 1; ; attempt++) {
+        if (aggregate.stale) await aggregate.catchUp();
+        const draft = aggregate.begin();
         try {
-          return await command(view, ...args);
+          const result = await command(commandView(context.actorId, draft), ...args);
+          if (draft.pending > 0) throw new UncommittedEventsError(actorType, context.actorId, draft.pending);
+          return result;
         } catch (error) {
-          aggregate.rollback();
-          if (!retry || !isQuarkError(error, "EVENT_STORE_CONFLICT") || attempt >= retry.maxAttempts) throw error;
+          draft.discard();
+          if (!retry || !isRetryableConflict(error) || attempt >= retry.maxAttempts) throw error;
+          // Re-running a command that already appended events would append them twice.
+          if (draft.commits > 0) throw new TurnPartiallyCommittedError(actorType, context.actorId, ["events"], error);
           await backoff(attempt, retry);
-          await aggregate.catchUp();
         }
       }
     };
@@ -296,6 +311,13 @@ export function defineEventSourcedActor<
   return defineActor(actorType, {
     handlers: handlers as CommandsAsHandlers<Commands> & Record<string, Handler<{}>>,
     idleTimeoutMs: options.idleTimeoutMs,
-    onActivate: (context) => aggregateOf(context).recover(),
+    async onActivate(context) {
+      const aggregate = createAggregate(definition, context.eventStore, context.codec, streamNameOf(actorType, context.actorId));
+      await aggregate.recover();
+      activationsOf(context.system).set(context.actorId, aggregate);
+    },
+    onDeactivate(context) {
+      activationsOf(context.system).delete(context.actorId);
+    },
   });
 }

@@ -1,5 +1,7 @@
 import type { InferOutput, StandardSchemaV1 } from "./standard_schema.ts";
 import type { ConflictPolicy } from "./conflict.ts";
+import { serialize } from "../codec/serializer.ts";
+import { StateValidationError } from "../errors.ts";
 
 /**
  * Upcasters by the version they read: `migrate[1]` turns a version-1 value into version 2.
@@ -121,8 +123,15 @@ export type StateValue<Definition> = Definition extends StateDefinition<infer T>
  * @param name The state's name within its actor.
  * @param options Schema, initial value, version, upcasters, storage, TTL and conflict policy.
  * @returns A {@linkcode StateDefinition}.
+ * The initial value is checked here, once, so a definition that could never be saved fails
+ * where it is written rather than on some later save: it must pass the schema (when the
+ * schema validates synchronously, as valibot's sync schemas do; an async schema checks it on
+ * the first save) and be serializable. An `initial` function is called once for this check.
+ *
  * @throws {TypeError} When the name is empty or the schema is not a Standard Schema.
  * @throws {RangeError} When the version is not a whole number of at least 1, or an upcaster is missing.
+ * @throws {StateValidationError} When the initial value fails the schema; it names the state.
+ * @throws {SerializationError} When the initial value cannot be stored; it names the state and the path.
  *
  * @example A balance that must never go negative, migrated from a version that stored cents as a string
  * ```ts
@@ -156,10 +165,12 @@ export function defineState<Schema extends StandardSchemaV1>(
     }
   }
   const initial = options.initial;
+  const makeInitial = typeof initial === "function" ? initial as () => InferOutput<Schema> : () => structuredClone(initial);
+  assertValidInitial(name, options.schema, typeof initial === "function" ? makeInitial() : initial);
   return {
     name,
     schema: options.schema as StandardSchemaV1<unknown, InferOutput<Schema>>,
-    initial: typeof initial === "function" ? initial as () => InferOutput<Schema> : () => structuredClone(initial),
+    initial: makeInitial,
     version,
     migrate,
     storage: options.storage ?? "default",
@@ -167,4 +178,24 @@ export function defineState<Schema extends StandardSchemaV1>(
     conflict: options.conflict,
     lazy: options.lazy ?? false,
   };
+}
+
+function assertValidInitial(name: string, schema: StandardSchemaV1, value: unknown): void {
+  try {
+    serialize(value, name);
+  } catch (error) {
+    if (error instanceof Error) error.message += " (in the initial value, checked when the state was defined)";
+    throw error;
+  }
+  const result = schema["~standard"].validate(value);
+  if (result instanceof Promise) {
+    // An async schema cannot be awaited here; the first save validates the value instead.
+    result.catch(() => {});
+    return;
+  }
+  if (result.issues) {
+    const error = new StateValidationError(name, "write", result.issues);
+    error.message = error.message.replace(/^Invalid value for (".*?") on write/, "Invalid initial value for $1, checked when the state was defined");
+    throw error;
+  }
 }

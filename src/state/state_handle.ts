@@ -1,10 +1,8 @@
-import type { StateDefinition } from "./define_state.ts";
-import type { StateKey, StateStorage, TransactOperation, WriteResult } from "../storage/types.ts";
-import type { Codec } from "../codec/codec.ts";
-import { type ConflictPolicy, retryOptionsOf, backoff } from "./conflict.ts";
-import { validate } from "./standard_schema.ts";
-import { encodeKey } from "../storage/keys.ts";
-import { CorruptDataError, StateConflictError, isQuarkError } from "../errors.ts";
+import type { StateKey, TransactOperation } from "../storage/types.ts";
+import type { ConflictPolicy } from "./conflict.ts";
+import type { CommittedState, StateCell } from "./state_cell.ts";
+import { resolveConflict, type TurnScope } from "./turn_scope.ts";
+import { isQuarkError } from "../errors.ts";
 
 /**
  * Options for one save or delete.
@@ -46,8 +44,9 @@ export interface SaveOptions<T> {
 
 /**
  * A typed handle on one state of one actor: the TypeScript form of Quark's generated
- * `Load`, `Save` and `Delete` methods. `value` is a draft; it reaches storage on `save()`,
- * and a failed save puts it back to the last committed value.
+ * `Load`, `Save` and `Delete` methods. `value` is this turn's own draft: it reaches storage
+ * on `save()`, a failed save puts it back to the value it was derived from, and changes a
+ * turn never saves are dropped when the turn ends. See `docs/semantics.md`.
  *
  * @example A failed save puts the draft back
  * ```ts
@@ -89,192 +88,201 @@ export interface StateHandle<T> {
   readonly loaded: boolean;
   /** Reads the stored value (or the initial one), replacing the draft. */
   load(): Promise<T>;
-  /** Validates the draft and writes it, conditional on the committed etag. */
+  /**
+   * Validates the draft and writes it now, conditional on the etag the draft was derived
+   * from. When it resolves, the value is durable.
+   */
   save(options?: SaveOptions<T>): Promise<void>;
-  /** Deletes the stored value, conditional on the committed etag, and resets the draft. */
+  /** Deletes the stored value, conditional on the etag the draft was derived from, and resets the draft. */
   delete(options?: SaveOptions<T>): Promise<void>;
 }
 
-/** Where a handle sends a conflict that its `retry` policy wants to resolve by re-running. */
-export interface RetryScope {
-  /** Records that the current turn must be re-run, and with which bounds. */
-  // deno-lint-ignore no-explicit-any
-  requestRetry(error: StateConflictError, policy: ConflictPolicy<any>): void;
-}
-
-/** Everything a handle needs; assembled by the actor runtime or by {@linkcode bindState}. */
-export interface StateHandleContext<T> {
-  readonly definition: StateDefinition<T>;
-  readonly storage: StateStorage;
-  readonly codec: Codec;
-  readonly key: StateKey;
-  readonly retryScope?: RetryScope;
-  /** The policy the current call was made with, if any; it wins over the state's own. */
-  readonly callPolicy?: () => ConflictPolicy<unknown> | undefined;
-  /** The actor's default, used when neither the call nor the state names a policy. */
-  readonly actorPolicy?: ConflictPolicy<unknown>;
-}
-
-/** A handle plus the hooks the runtime needs to roll back and to save several states at once. */
-export interface ManagedStateHandle<T> extends StateHandle<T> {
-  /** Puts the draft back to the committed value. */
+/** A turn's handle plus what `saveStates` needs to commit several handles in one transaction. */
+export interface TurnStateHandle<T> extends StateHandle<T> {
+  /** The state's cell, shared by every turn of the activation. */
+  readonly cell: StateCell<T>;
+  /** The policy for a save made with `options`. */
+  policyFor(options?: SaveOptions<T>): ConflictPolicy<T>;
+  /** Validates and encodes the draft; the base is what the draft was derived from. */
+  prepare(): Promise<PreparedWrite<T>>;
+  /** Records that a prepared value was committed with `etag` at `revision`. */
+  confirm(value: T, etag: string, revision: number): void;
+  /** Puts the draft back to the value it was derived from. */
   rollback(): void;
-  /** Validates and encodes the draft into a transaction operation, without sending it. */
-  prepareWrite(): Promise<TransactOperation & { kind: "write" }>;
-  /** Records that a prepared write was committed. */
-  commitWrite(result: WriteResult): void;
+}
+
+/** A validated, encoded draft and the committed state it was derived from. */
+export interface PreparedWrite<T> {
+  base: CommittedState<T>;
+  value: T;
+  bytes: Uint8Array;
 }
 
 // Each merge reloads the other writer's value; a bound keeps a hot key from spinning forever.
-const MAX_MERGE_ATTEMPTS = 10;
+export const MAX_MERGE_ATTEMPTS = 10;
 
-interface Committed<T> {
-  value: T;
-  etag: string | null;
-  revision: number;
+/** The write operation for a prepared draft under `policy`, with a fresh etag. */
+export function writeOperation<T>(cell: StateCell<T>, prepared: PreparedWrite<T>, policy: ConflictPolicy<T>): TransactOperation & { kind: "write" } {
+  const precondition = policy === "last-write-wins" ? { lastWriteWins: true as const } : { expectedEtag: prepared.base.etag };
+  return { kind: "write", key: cell.key, value: prepared.bytes, etag: crypto.randomUUID(), ttlMs: cell.definition.ttlMs, ...precondition };
 }
 
-/** Creates a handle; the runtime owns when it loads. */
-export function createStateHandle<T>(context: StateHandleContext<T>): ManagedStateHandle<T> {
-  const { definition, storage, codec, key } = context;
-  const encodedKey = encodeKey(key);
-  let committed: Committed<T> | undefined;
+/**
+ * Folds the other writer's value into ours. The value just merged against becomes the next
+ * base, so a second conflict in a row merges only our own change again, never counts it twice.
+ */
+export async function mergeInto<T>(cell: StateCell<T>, prepared: PreparedWrite<T>, merge: (base: T, mine: T, theirs: T) => T): Promise<void> {
+  const theirs = await cell.read();
+  const merged = merge(prepared.base.value, prepared.value, theirs.value);
+  const encoded = await cell.encode(merged);
+  prepared.base = theirs;
+  prepared.value = encoded.value;
+  prepared.bytes = encoded.bytes;
+}
+
+/** The merge function of a policy, if it merges. */
+export function mergeOf<T>(policy: ConflictPolicy<T>): ((base: T, mine: T, theirs: T) => T) | undefined {
+  return typeof policy === "object" && "merge" in policy ? policy.merge : undefined;
+}
+
+/**
+ * After a write or transaction failed with an unknown outcome: if every write carried an etag
+ * that is now stored, the writes landed and their revisions are returned; otherwise `undefined`.
+ */
+export async function recogniseLanded<T>(writes: ReadonlyArray<{ cell: StateCell<T>; etag: string }>): Promise<number[] | undefined> {
+  try {
+    const revisions = await Promise.all(writes.map(({ cell, etag }) => cell.landed(etag)));
+    return revisions.every((revision) => revision !== undefined) ? revisions as number[] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates one turn's handle on a cell. Its draft is the turn's own. */
+export function createTurnHandle<T>(cell: StateCell<T>, scope: TurnScope): TurnStateHandle<T> {
+  const { definition, key } = cell;
+  let base: CommittedState<T> | undefined;
   let draft: T | undefined;
 
-  function policyFor(options: SaveOptions<T> | undefined): ConflictPolicy<T> {
-    const inherited = context.callPolicy?.() ?? definition.conflict ?? context.actorPolicy ?? "abort";
-    return options?.conflict ?? inherited as ConflictPolicy<T>;
-  }
-
-  async function readCommitted(): Promise<Committed<T>> {
-    const record = await storage.read(key);
-    if (!record) return { value: definition.initial(), etag: null, revision: 0 };
-    const decoded = await codec.decode(record.value, encodedKey);
-    const upcast = upcastValue(definition, decoded.value, decoded.schemaVersion);
-    const value = await validate(definition.schema, upcast, definition.name, "read");
-    return { value, etag: record.etag, revision: record.revision };
-  }
-
-  function requireLoaded(): Committed<T> {
-    if (!committed) {
+  // The draft is derived from the committed copy the first time this turn touches it.
+  function touch(): CommittedState<T> {
+    if (base) return base;
+    if (!cell.committed) {
       throw new Error(`State ${JSON.stringify(definition.name)} is not loaded yet: await its load() first (it is lazy)`);
     }
-    return committed;
+    base = cell.committed;
+    draft = structuredClone(base.value);
+    return base;
   }
 
-  async function encodeDraft(): Promise<{ value: T; bytes: Uint8Array }> {
-    const value = await validate(definition.schema, draft, definition.name, "write");
-    return { value, bytes: await codec.encode(value, definition.version, encodedKey) };
+  function confirm(value: T, etag: string | null, revision: number): void {
+    const committed = { value: structuredClone(value), etag, revision };
+    cell.committed = committed;
+    base = committed;
+    draft = value;
+    scope.committed.push(definition.name);
   }
 
-  async function writeWithPolicy(policy: ConflictPolicy<T>): Promise<void> {
-    const base = requireLoaded();
-    const { value, bytes } = await encodeDraft();
-    let expectedEtag = base.etag;
-    let toStore = value;
-    let storeBytes = bytes;
+  async function write(policy: ConflictPolicy<T>): Promise<void> {
+    const prepared = await handle.prepare();
+    const merge = mergeOf(policy);
     for (let attempt = 1; ; attempt++) {
+      const operation = writeOperation(cell, prepared, policy);
       try {
-        const precondition = policy === "last-write-wins" ? { lastWriteWins: true as const } : { expectedEtag };
-        const etag = crypto.randomUUID();
-        const result = await storage.write({ key, value: storeBytes, etag, ttlMs: definition.ttlMs, ...precondition });
-        committed = { value: toStore, etag: result.etag, revision: result.revision };
-        draft = structuredClone(toStore);
+        const result = await cell.storage.write(operation).catch(async (error) => {
+          if (!isQuarkError(error, "STORAGE_UNAVAILABLE")) throw error;
+          const landed = await recogniseLanded([{ cell, etag: operation.etag }]);
+          if (!landed) throw error;
+          return { etag: operation.etag, revision: landed[0]! };
+        });
+        confirm(prepared.value, result.etag, result.revision);
         return;
       } catch (error) {
-        // A write whose outcome is unknown (an unavailable backend) is safe to leave: if it did
-        // land, the next save expects the old etag and gets a conflict, never a lost update.
-        if (!isQuarkError(error, "STATE_CONFLICT")) throw error;
-        const conflict = error as StateConflictError;
-        if (typeof policy === "object" && "merge" in policy && attempt < MAX_MERGE_ATTEMPTS) {
-          const theirs = await readCommitted();
-          toStore = await validate(definition.schema, policy.merge(base.value, toStore, theirs.value), definition.name, "write");
-          storeBytes = await codec.encode(toStore, definition.version, encodedKey);
-          expectedEtag = theirs.etag;
+        // A conflict or an unknown outcome leaves the cell possibly behind storage.
+        cell.stale = true;
+        if (merge && isQuarkError(error, "STATE_CONFLICT") && attempt < MAX_MERGE_ATTEMPTS) {
+          await mergeInto(cell, prepared, merge);
           continue;
         }
-        if (retryOptionsOf(policy)) context.retryScope?.requestRetry(conflict, policy);
-        throw conflict;
+        throw resolveConflict(scope, error, policy);
       }
     }
   }
 
-  const handle: ManagedStateHandle<T> = {
+  async function remove(policy: ConflictPolicy<T>): Promise<void> {
+    const { etag } = touch();
+    const request = policy === "last-write-wins" ? { key, lastWriteWins: true as const } : { key, expectedEtag: etag };
+    try {
+      await cell.storage.delete(request).catch(async (error) => {
+        if (!isQuarkError(error, "STORAGE_UNAVAILABLE")) throw error;
+        // Absent afterwards: our delete landed, or another one did first; either way it is gone.
+        const stored = await cell.storage.read(key).catch(() => error);
+        if (stored !== null) throw error;
+        return false;
+      });
+    } catch (error) {
+      cell.stale = true;
+      throw resolveConflict(scope, error, policy);
+    }
+    confirm(definition.initial(), null, 0);
+  }
+
+  const handle: TurnStateHandle<T> = {
     name: definition.name,
     key,
+    cell,
     get value(): T {
-      requireLoaded();
+      touch();
       return draft as T;
     },
     set value(next: T) {
-      requireLoaded();
+      touch();
       draft = next;
     },
     get etag() {
-      return committed?.etag ?? null;
+      return (base ?? cell.committed)?.etag ?? null;
     },
     get revision() {
-      return committed?.revision ?? 0;
+      return (base ?? cell.committed)?.revision ?? 0;
     },
     get loaded() {
-      return committed !== undefined;
+      return (base ?? cell.committed) !== undefined;
     },
     async load() {
-      committed = await readCommitted();
-      draft = structuredClone(committed.value);
+      base = await cell.load();
+      draft = structuredClone(base.value);
       return draft;
+    },
+    policyFor(options) {
+      const inherited = scope.callPolicy ?? definition.conflict ?? scope.actorPolicy ?? "abort";
+      return options?.conflict ?? inherited as ConflictPolicy<T>;
     },
     async save(options) {
       try {
-        await writeWithPolicy(policyFor(options));
+        await write(handle.policyFor(options));
       } catch (error) {
         handle.rollback();
         throw error;
       }
     },
     async delete(options) {
-      const base = requireLoaded();
-      const policy = policyFor(options);
       try {
-        await storage.delete(policy === "last-write-wins" ? { key, lastWriteWins: true } : { key, expectedEtag: base.etag });
+        await remove(handle.policyFor(options));
       } catch (error) {
-        if (isQuarkError(error, "STATE_CONFLICT") && retryOptionsOf(policy)) {
-          context.retryScope?.requestRetry(error as StateConflictError, policy);
-        }
         handle.rollback();
         throw error;
       }
-      committed = { value: definition.initial(), etag: null, revision: 0 };
-      draft = structuredClone(committed.value);
     },
+    async prepare() {
+      const from = touch();
+      const encoded = await cell.encode(draft);
+      draft = encoded.value;
+      return { base: from, value: encoded.value, bytes: encoded.bytes };
+    },
+    confirm,
     rollback() {
-      if (committed) draft = structuredClone(committed.value);
-    },
-    async prepareWrite() {
-      const base = requireLoaded();
-      const { value, bytes } = await encodeDraft();
-      draft = value;
-      return { kind: "write", key, value: bytes, etag: crypto.randomUUID(), expectedEtag: base.etag, ttlMs: definition.ttlMs };
-    },
-    commitWrite(result) {
-      committed = { value: structuredClone(draft as T), etag: result.etag, revision: result.revision };
+      if (base) draft = structuredClone(base.value);
     },
   };
   return handle;
-}
-
-/** Applies a definition's upcasters from `fromVersion` up to its current version. */
-export function upcastValue<T>(definition: Pick<StateDefinition<T>, "name" | "version" | "migrate">, value: unknown, fromVersion: number): unknown {
-  if (fromVersion > definition.version) {
-    throw new CorruptDataError(`State ${JSON.stringify(definition.name)} was written by schema version ${fromVersion}, newer than this code's ${definition.version}`);
-  }
-  let current = value;
-  for (let version = fromVersion; version < definition.version; version++) {
-    const upcaster = definition.migrate[version];
-    if (!upcaster) {
-      throw new CorruptDataError(`State ${JSON.stringify(definition.name)} has no upcaster from version ${version} to ${version + 1}`);
-    }
-    current = upcaster(current);
-  }
-  return current;
 }

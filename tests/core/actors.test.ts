@@ -162,9 +162,10 @@ test("abort: a stale save throws StateConflictError and keeps the other writer's
   await first.actor(Counter, "c").add(1);
   await second.actor(Counter, "c").add(10);
   await assert.rejects(first.actor(Counter, "c").add(100), (error) => isQuarkError(error, "STATE_CONFLICT"));
-  assert.equal(await first.actor(Counter, "c").get(), 1, "the failed turn rolled back the draft");
+  assert.equal(await first.actor(Counter, "c").get(), 11, "the next turn starts from the reloaded value, not the failed draft");
+  assert.equal(await first.actor(Counter, "c").add(1), 12, "the activation is usable again at once, not stale until idle");
   const reader = createActorSystem({ storage });
-  assert.equal(await reader.actor(Counter, "c").get(), 11);
+  assert.equal(await reader.actor(Counter, "c").get(), 12);
   await Promise.all([first.shutdown(), second.shutdown(), reader.shutdown()]);
 });
 

@@ -1,0 +1,45 @@
+import { type ConflictPolicy, type RetryOptions, retryOptionsOf } from "./conflict.ts";
+import { isQuarkError, TurnPartiallyCommittedError } from "../errors.ts";
+
+/**
+ * What one attempt of one turn owns: its call's policy, what it has committed so far, and
+ * whether a conflict asked for the turn to be re-run. Every turn gets its own, so policies
+ * and outcomes never leak between reentrant turns.
+ */
+export interface TurnScope {
+  readonly actorType: string;
+  readonly actorId: string;
+  /** The policy the call was made with; it wins over the state's and the actor's. */
+  readonly callPolicy: ConflictPolicy<unknown> | undefined;
+  /** The actor's default policy. */
+  readonly actorPolicy: ConflictPolicy<unknown> | undefined;
+  /** What this attempt has committed, in order: state names, or `"events"`. */
+  readonly committed: string[];
+  /** Set by a conflict that the `retry` policy resolves by re-running the turn. */
+  retryRequest: { readonly error: unknown; readonly options: Required<RetryOptions> } | undefined;
+}
+
+/** A fresh scope for one attempt of a turn. */
+export function createTurnScope(actorType: string, actorId: string, callPolicy?: ConflictPolicy<unknown>, actorPolicy?: ConflictPolicy<unknown>): TurnScope {
+  return { actorType, actorId, callPolicy, actorPolicy, committed: [], retryRequest: undefined };
+}
+
+/** A refusal that says nothing was applied and that trying again may succeed. */
+export function isRetryableConflict(error: unknown): boolean {
+  return isQuarkError(error, "STATE_CONFLICT") || isQuarkError(error, "EVENT_STORE_CONFLICT") || isQuarkError(error, "CONTENTION");
+}
+
+/**
+ * Decides what a conflict becomes under a policy, and returns the error to throw. Under
+ * `retry`, the turn is re-run only while it has committed nothing: re-running a turn that
+ * already committed a write would apply that write twice, so that turn fails with
+ * `TurnPartiallyCommittedError`, which names what did take effect.
+ */
+// deno-lint-ignore no-explicit-any
+export function resolveConflict(scope: TurnScope, error: unknown, policy: ConflictPolicy<any>): unknown {
+  const options = retryOptionsOf(policy);
+  if (!options || !isRetryableConflict(error)) return error;
+  if (scope.committed.length > 0) return new TurnPartiallyCommittedError(scope.actorType, scope.actorId, [...scope.committed], error);
+  scope.retryRequest = { error, options };
+  return error;
+}
