@@ -7,7 +7,7 @@
  */
 
 import type { Collection, Db, Document, MongoClient, MongoClientOptions } from "mongodb";
-import { ConfigurationError, CorruptDataError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
+import { ConfigurationError, CorruptDataError, InvalidInputError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
 
 /**
  * How the MongoDB adapters reach their server; shared by storage and event store options.
@@ -48,6 +48,11 @@ export interface MongoDbHandle {
   readonly owned: boolean;
 }
 
+/** The largest key (`encodeKey` bytes) or stream name, in UTF-8 bytes, the adapters accept. */
+// A document is capped at 16 MiB and values may take all but 64 KiB of it, so keys get half
+// of that headroom. (MongoDB 4.2+ has no index key limit; before 4.2 it was 1024 bytes.)
+export const MAX_KEY_BYTES = 32 * 1024;
+
 const DATABASE_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 const COLLECTION_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,119}$/;
 
@@ -82,6 +87,9 @@ function isDb(candidate: MongoClient | Db): candidate is Db {
  * A failed connection is not cached, so the next call tries again.
  */
 export function lazyConnection(backend: string, options: MongoDbConnectionOptions): {
+  /** The servers, for messages: from `url`, or from the client once connected. */
+  endpoint: () => string | undefined;
+  /** Connects once; rejects with the driver's own error, which callers wrap with their operation. */
   connect: () => Promise<MongoDbHandle>;
   close: () => Promise<void>;
 } {
@@ -101,18 +109,19 @@ export function lazyConnection(backend: string, options: MongoDbConnectionOption
       }
       return { client: given, db: given.db(databaseName), owned: false };
     }
-    const driver = await import("mongodb");
+    const driver = await loadDriver(() => import("mongodb"));
     const client = new driver.MongoClient(options.url!, options.clientOptions);
     await client.connect();
     return { client, db: client.db(databaseName), owned: true };
   }
 
   return {
+    endpoint: endpointOf(options),
     connect() {
       if (closed) return Promise.reject(new StorageUnavailableError(backend, "connect", new Error("The adapter is closed")));
       pending ??= open().catch((error) => {
         pending = undefined;
-        throw toQuarkError(backend, "connect", error);
+        throw error;
       });
       return pending;
     },
@@ -132,10 +141,82 @@ export function isDuplicateKeyError(error: unknown): boolean {
   return code === 11000 || code === 11001;
 }
 
-/** Passes library errors through and wraps anything else, naming the backend and keeping `cause`. */
-export function toQuarkError(backend: string, operation: string, error: unknown): Error {
+/**
+ * Loads the driver, turning a missing package into a `ConfigurationError` that says how to
+ * install it, rather than an outage.
+ */
+export async function loadDriver<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: unknown })?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || /Cannot find (module|package)|Module not found/i.test(message)) {
+      throw new ConfigurationError(
+        "The mongodb adapter needs the mongodb driver, which is not installed: run npm install mongodb (deno add npm:mongodb, bun add mongodb)",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** The hosts of a connection string, without scheme, credentials, database or options. */
+function hostsOfUrl(url: string): string {
+  return url.replace(/^[a-z+]+:\/\//i, "").replace(/^[^@/]*@/, "").split(/[/?]/)[0]!;
+}
+
+function endpointOf(options: MongoDbConnectionOptions): () => string | undefined {
+  return () => {
+    if (options.url !== undefined) return hostsOfUrl(options.url);
+    const given = options.client;
+    if (given === undefined || typeof given === "function") return undefined;
+    const client = isDb(given) ? (given as unknown as { client?: MongoClient }).client : given;
+    const hosts = (client as { options?: { hosts?: unknown[] } } | undefined)?.options?.hosts;
+    return Array.isArray(hosts) && hosts.length > 0 ? hosts.map(String).join(",") : undefined;
+  };
+}
+
+// Server error codes that refuse the input itself: sending it again fails the same way.
+const PERMANENT_INPUT_CODES: ReadonlySet<number> = new Set([
+  2, // BadValue
+  9, // FailedToParse
+  14, // TypeMismatch
+  16, // InvalidLength
+  52, // DollarPrefixedFieldName
+  53, // InvalidIdField
+  55, // InvalidDBRef
+  56, // EmptyFieldName
+  57, // DottedFieldName
+  121, // DocumentValidationFailure
+  10334, // BSONObjectTooLarge
+  17280, // KeyTooLong (index keys over 1024 bytes before MongoDB 4.2)
+  17419, // the update would make the document larger than 16 MiB
+]);
+
+/** Whether the driver or the server refused the input itself, rather than failing to serve it. */
+function isPermanentInputError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  // BSON serialization of an oversized document overflows its buffer with a RangeError.
+  if (error instanceof RangeError || ["BSONError", "BSONVersionError", "MongoInvalidArgumentError"].includes(error.name)) return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "number" && PERMANENT_INPUT_CODES.has(code);
+}
+
+/**
+ * Passes library errors through and wraps anything else, naming the backend, the operation
+ * and the endpoint, and keeping the driver's error as `cause` (whose chain, down to the
+ * socket error, the message follows). Input the server (or BSON) refuses as such becomes
+ * `InvalidInputError`; everything else means the backend could not serve the request,
+ * `StorageUnavailableError`.
+ */
+export function toQuarkError(backend: string, operation: string, error: unknown, endpoint?: string): Error {
   if (isQuarkError(error)) return error;
-  return new StorageUnavailableError(backend, operation, error);
+  const where = endpoint === undefined ? operation : `${operation} on ${endpoint}`;
+  if (isPermanentInputError(error)) {
+    return new InvalidInputError(backend, where, error instanceof Error ? error.message : String(error), { cause: error });
+  }
+  return new StorageUnavailableError(backend, where, error);
 }
 
 /** Copies a stored BSON Binary (or a Buffer, with `promoteBuffers`) into a plain `Uint8Array`. */

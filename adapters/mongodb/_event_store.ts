@@ -11,6 +11,10 @@
  * the same version the unique index lets exactly one in. The batch is one document, so it
  * is written all or nothing without transactions.
  *
+ * A conflict never contradicts itself: the version it reports comes from the read that
+ * decided the refusal (a head read), or from after a lost insert race, when the stream has
+ * moved past the expected version for good.
+ *
  * @module
  */
 
@@ -25,11 +29,13 @@ import type {
   StoredSnapshot,
 } from "../../src/events/types.ts";
 import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
-import { CorruptDataError, EventStoreConflictError, ValueTooLargeError } from "../../src/errors.ts";
+import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
+import { ContentionError, CorruptDataError, EventStoreConflictError, ValueTooLargeError } from "../../src/errors.ts";
 import {
   bytesFromBson,
   isDuplicateKeyError,
   lazyConnection,
+  MAX_KEY_BYTES,
   type MongoDbConnectionOptions,
   toQuarkError,
   validateCollectionName,
@@ -55,7 +61,10 @@ export interface MongoDbEventStoreOptions extends MongoDbConnectionOptions {
    * elsewhere.
    */
   readonly createIndexes?: boolean;
-  /** How many times an `"any"` append retries after losing a race. Defaults to 1000. */
+  /**
+   * How many times an `"any"` append tries before giving up with `ContentionError`, each
+   * after losing a race to another appender. Defaults to 1000.
+   */
   readonly maxAnyRetries?: number;
 }
 
@@ -95,6 +104,8 @@ const DEFAULT_PAGE_SIZE = 500;
 const VERSION_DIGITS = 16;
 // One batch is one BSON document, capped at 16 MiB; leave room for names and field overhead.
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 256 * 1024;
+// A snapshot is one document too, holding the stream name as its _id.
+const MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024 - 64 * 1024;
 const PER_EVENT_OVERHEAD = 64;
 // Batch documents fetched by a read's first page, before it knows how large batches are.
 const FIRST_PAGE_BATCHES = 16;
@@ -113,8 +124,15 @@ function batchId(stream: string, last: number): string {
   return streamPrefix(stream) + String(last).padStart(VERSION_DIGITS, "0");
 }
 
+// Every operation checks the name before anything is sent: a lone surrogate would become
+// U+FFFD in BSON and share another stream's documents.
 function assertStream(stream: string): void {
-  if (typeof stream !== "string") throw new TypeError("A stream name must be a string");
+  assertValidKeyPart("stream", stream);
+  assertKeyWithinLimit(DRIVER_NAME, "stream", stream, MAX_KEY_BYTES);
+}
+
+function pause(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, attempt)));
 }
 
 /**
@@ -156,9 +174,11 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
   function collections(operation: string) {
     prepared ??= prepare().catch((error) => {
       prepared = undefined;
-      throw toQuarkError(DRIVER_NAME, operation, error);
+      throw error;
     });
-    return prepared;
+    return prepared.catch((error) => {
+      throw toQuarkError(DRIVER_NAME, operation, error, connection.endpoint());
+    });
   }
 
   async function run<T>(
@@ -169,7 +189,7 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
     try {
       return await body(ready);
     } catch (error) {
-      throw toQuarkError(DRIVER_NAME, operation, error);
+      throw toQuarkError(DRIVER_NAME, operation, error, connection.endpoint());
     }
   }
 
@@ -215,22 +235,26 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
       if (size > MAX_BATCH_BYTES) throw new ValueTooLargeError(DRIVER_NAME, size, MAX_BATCH_BYTES);
       return await run("append", async ({ batches }) => {
         if (expected === "any") {
-          for (let attempt = 0; attempt < maxAnyRetries; attempt++) {
+          for (let attempt = 1; attempt <= maxAnyRetries; attempt++) {
             const current = await head(batches, stream);
             if (await insertAfter(batches, stream, current, events)) return { nextVersion: current + events.length };
             // Lost a race to another appender: read the new head and go again, backing off a
             // little once contention persists so 32 appenders do not all spin in lockstep.
-            if (attempt >= 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, attempt)));
+            if (attempt >= 2) await pause(attempt);
           }
-          throw new EventStoreConflictError(stream, expected, undefined);
+          throw new ContentionError(DRIVER_NAME, "append", maxAnyRetries);
         }
         const after = expected === "no_stream" ? 0 : expected;
         // Batches are never changed or removed, so "a batch ends at `after`" cannot turn false
         // between this read and the insert; the unique index settles the rest.
         if (after > 0 && (await batches.findOne({ _id: batchId(stream, after) }, { projection: { _id: 1 } })) === null) {
-          throw new EventStoreConflictError(stream, expected, await head(batches, stream));
+          // No batch ends at `after`. The head read decides: it is what the refusal reports,
+          // unless the stream reached `after` meanwhile, and then the append is valid after all.
+          const current = await head(batches, stream);
+          if (current !== after) throw new EventStoreConflictError(stream, expected, current);
         }
         if (await insertAfter(batches, stream, after, events)) return { nextVersion: after + events.length };
+        // A batch starting at after + 1 exists and is never removed: the head is past `after` for good.
         throw new EventStoreConflictError(stream, expected, await head(batches, stream));
       });
     },
@@ -255,7 +279,7 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
             .limit(limit)
             .toArray();
         } catch (error) {
-          throw toQuarkError(DRIVER_NAME, "read", error);
+          throw toQuarkError(DRIVER_NAME, "read", error, connection.endpoint());
         }
         for (const batch of page) {
           checkBatch(batch, expectedFirst);
@@ -284,6 +308,7 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
         throw new RangeError(`Snapshot version must be a whole number of at least 0, got ${snapshot.version}`);
       }
       if (!(snapshot.data instanceof Uint8Array)) throw new RangeError("Snapshot data must be a Uint8Array");
+      if (snapshot.data.byteLength > MAX_SNAPSHOT_BYTES) throw new ValueTooLargeError(DRIVER_NAME, snapshot.data.byteLength, MAX_SNAPSHOT_BYTES);
       return await run("saveSnapshot", async ({ snapshots }) => {
         const newer = { _id: stream, version: { $lt: snapshot.version } };
         const update = { $set: { version: snapshot.version, data: snapshot.data } };

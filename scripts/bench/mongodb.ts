@@ -59,13 +59,14 @@ async function rawFindAndModifyRound(id: string, etag: string) {
 }
 
 // The adapter's exact statement, sent by hand: separates the adapter's own cost from the
-// cost of its expiry filter and $unset on the server.
+// cost of its expiry filter (judged by the server's $$NOW) and $unset on the server.
+const LIVE = { $or: [{ ttlMs: { $exists: false } }, { $expr: { $gt: [{ $add: ["$writtenAt", "$ttlMs"] }, "$$NOW"] } }] };
 async function rawSameStatementRound(id: string, etag: string) {
   for (let index = 0; index < WRITES_PER_ROUND; index++) {
     const next = crypto.randomUUID();
     const result = await raw.findOneAndUpdate(
-      { _id: id, etag, expiresAt: { $not: { $lte: new Date() } } },
-      { $set: { etag: next, value }, $unset: { expiresAt: "" }, $inc: { revision: 1 } },
+      { _id: id, etag, ...LIVE },
+      { $set: { etag: next, value }, $unset: { writtenAt: "", ttlMs: "", purgeAt: "" }, $inc: { revision: 1 } },
       { returnDocument: "after", projection: { revision: 1 } },
     );
     if (result === null) throw new Error("raw same-statement write missed");

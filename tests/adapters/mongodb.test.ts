@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MongoClient } from "mongodb";
+import { type Db, MongoClient } from "mongodb";
 import { mongoDbEventStore, mongoDbStorage } from "../../adapters/mongodb/mod.ts";
+import { loadDriver } from "../../adapters/mongodb/_connection.ts";
 import { encodeKey } from "../../src/storage/keys.ts";
 import { HOSTILE_IDS, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 
@@ -28,6 +29,40 @@ if (url === undefined) {
 
   const uid = () => crypto.randomUUID().slice(0, 8);
   const bytes = (...values: number[]) => Uint8Array.from(values);
+  const HOOKED = new Set(["findOne", "findOneAndUpdate", "updateOne", "deleteOne", "insertOne"]);
+  type Hook = (method: string, args: unknown[], result?: unknown) => Promise<void> | void;
+
+  /**
+   * A real `Db` whose collections call `before` and `after` around each single-document
+   * command, so a test can land another client's write at an exact point between two of the
+   * adapter's commands. Every command still runs on the real server.
+   */
+  function interleaved(db: Db, hooks: { before?: Hook; after?: Hook }): Db {
+    return new Proxy(db, {
+      get(target, property) {
+        if (property !== "collection") {
+          const value = Reflect.get(target, property, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
+        return (...collectionArgs: Parameters<Db["collection"]>) => {
+          const collection = target.collection(...collectionArgs);
+          return new Proxy(collection, {
+            get(inner, name) {
+              const value = Reflect.get(inner, name, inner);
+              if (typeof value !== "function") return value;
+              if (typeof name !== "string" || !HOOKED.has(name)) return value.bind(inner);
+              return async (...args: unknown[]) => {
+                await hooks.before?.(name, args);
+                const result = await value.apply(inner, args);
+                await hooks.after?.(name, args, result);
+                return result;
+              };
+            },
+          });
+        };
+      },
+    });
+  }
 
   test("mongodb: operator-shaped ids are plain strings, never query operators", async () => {
     const client = new MongoClient(serverUrl);
@@ -61,7 +96,7 @@ if (url === undefined) {
       await events.append(stream, [{ type: "Opened", data: bytes(2) }], "any");
       assert.equal(await events.version(stream), before + 1);
       assert.equal(await events.version(plain), 1, "an operator-shaped stream touches no other stream");
-      await assert.rejects(events.append({ $gt: "" } as unknown as string, [{ type: "X", data: bytes() }], "any"), TypeError);
+      await assert.rejects(events.append({ $gt: "" } as unknown as string, [{ type: "X", data: bytes() }], "any"), { code: "INVALID_KEY" });
       await events.close();
     } finally {
       await storage.close();
@@ -136,6 +171,255 @@ if (url === undefined) {
     }
   });
 
+  test("mongodb: lone surrogates and NUL are refused by every operation, so \\uD800 never reads the \\uFFFD row", async () => {
+    const storage = mongoDbStorage({ url: serverUrl, database });
+    const events = mongoDbEventStore({ url: serverUrl, database });
+    try {
+      const actorType = `surrogate-${uid()}`;
+      await storage.write({ key: { actorType, actorId: "\uFFFD", stateName: "s" }, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      for (const actorId of ["\uD800", "\uDC00", "a\u0000b"]) {
+        const key = { actorType, actorId, stateName: "s" };
+        await assert.rejects(storage.read(key), { code: "INVALID_KEY" }, `read of ${JSON.stringify(actorId)}`);
+        await assert.rejects(storage.delete({ key, lastWriteWins: true }), { code: "INVALID_KEY" });
+        await assert.rejects(storage.delete({ key, expectedEtag: null }), { code: "INVALID_KEY" });
+        await assert.rejects(storage.list({ actorType, actorIdPrefix: actorId }), { code: "INVALID_KEY" });
+      }
+      await assert.rejects(storage.list({ actorType: `${actorType}\uD800` }), { code: "INVALID_KEY" });
+      assert.deepEqual((await storage.read({ actorType, actorId: "\uFFFD", stateName: "s" }))?.value, bytes(1), "the U+FFFD row is untouched");
+
+      const stream = `surrogate-${uid()}`;
+      await events.append(`${stream}\uFFFD`, [{ type: "A", data: bytes(1) }], "no_stream");
+      for (const bad of [`${stream}\uD800`, `${stream}\uDC00`, `${stream}\u0000`]) {
+        await assert.rejects(events.append(bad, [{ type: "A", data: bytes(2) }], "any"), { code: "INVALID_KEY" });
+        await assert.rejects(events.version(bad), { code: "INVALID_KEY" });
+        await assert.rejects(events.saveSnapshot(bad, { version: 1, data: bytes(1) }), { code: "INVALID_KEY" });
+        await assert.rejects(events.loadSnapshot(bad), { code: "INVALID_KEY" });
+        await assert.rejects(async () => {
+          for await (const _ of events.read(bad)) break;
+        }, { code: "INVALID_KEY" });
+      }
+      assert.equal(await events.version(`${stream}\uFFFD`), 1, "the U+FFFD stream keeps its one event");
+    } finally {
+      await events.close();
+      await storage.close();
+    }
+  });
+
+  test("mongodb: keys and streams over maxKeyBytes are refused before anything is sent", async () => {
+    const storage = mongoDbStorage({ url: serverUrl, database });
+    const events = mongoDbEventStore({ url: serverUrl, database });
+    try {
+      const max = storage.capabilities.maxKeyBytes;
+      assert.equal(max, 32 * 1024, "the key budget the value limit leaves inside a 16 MiB document");
+      const key = { actorType: `long-${uid()}`, actorId: "é".repeat(max! / 2), stateName: "s" };
+      await assert.rejects(storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null }), { code: "INVALID_KEY" });
+      await assert.rejects(storage.read(key), { code: "INVALID_KEY" });
+      const stream = "é".repeat(max! / 2 + 1);
+      await assert.rejects(events.append(stream, [{ type: "A", data: bytes(1) }], "any"), { code: "INVALID_KEY" });
+      await assert.rejects(events.version(stream), { code: "INVALID_KEY" });
+    } finally {
+      await events.close();
+      await storage.close();
+    }
+  });
+
+  test("mongodb: a retried create whose first attempt landed succeeds when a delete lands before the follow-up read", async () => {
+    const client = new MongoClient(serverUrl);
+    const other = client.db(database).collection("quark_state");
+    const key = { actorType: `retry-${uid()}`, actorId: "1", stateName: "s" };
+    const id = encodeKey(key);
+    let armed = false;
+    const db = interleaved(client.db(database), {
+      async before(method, args) {
+        // The create's upsert collided with its own first attempt; before the adapter reads
+        // what collided, another writer deletes the document.
+        if (armed && method === "findOne" && (args[0] as { _id?: unknown })._id === id) {
+          armed = false;
+          await other.deleteOne({ _id: id as never });
+        }
+      },
+    });
+    const storage = mongoDbStorage({ client: db });
+    try {
+      const request = { key, value: bytes(1, 2), etag: crypto.randomUUID(), expectedEtag: null };
+      await storage.write(request);
+      armed = true;
+      const retried = await storage.write(request);
+      assert.equal(retried.etag, request.etag);
+      const stored = await storage.read(key);
+      assert.equal(stored?.etag, request.etag);
+      assert.deepEqual(stored?.value, request.value);
+    } finally {
+      await storage.close();
+      await client.close();
+    }
+  });
+
+  test("mongodb: a refused write or delete never reports the expected etag as the one found", async () => {
+    const client = new MongoClient(serverUrl);
+    const other = mongoDbStorage({ client, database });
+    const key = { actorType: `contradiction-${uid()}`, actorId: "1", stateName: "s" };
+    const id = encodeKey(key);
+    let reuse: string | undefined;
+    const db = interleaved(client.db(database), {
+      async before(method, args) {
+        // After the conditional command missed, a writer stores the very etag the refused
+        // call expected, just before the adapter's follow-up read.
+        if (reuse !== undefined && method === "findOne" && (args[0] as { _id?: unknown })._id === id) {
+          const etag = reuse;
+          reuse = undefined;
+          await other.write({ key, value: bytes(9), etag, lastWriteWins: true });
+        }
+      },
+    });
+    const storage = mongoDbStorage({ client: db });
+    const consistent = (expected: string) => (error: { code?: string; actualEtag?: unknown }) => {
+      assert.equal(error.code, "STATE_CONFLICT");
+      assert.notEqual(error.actualEtag, expected, "a conflict never names the expected etag as found");
+      return true;
+    };
+    try {
+      await storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+      const expected = crypto.randomUUID();
+      reuse = expected;
+      const write = { key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: expected };
+      await storage.write(write).then(
+        (result) => assert.equal(result.etag, write.etag),
+        (error) => consistent(expected)(error),
+      );
+      const stale = crypto.randomUUID();
+      reuse = stale;
+      await storage.delete({ key, expectedEtag: stale }).then(
+        (deleted) => assert.equal(deleted, true),
+        (error) => consistent(stale)(error),
+      );
+    } finally {
+      await storage.close();
+      await other.close();
+      await client.close();
+    }
+  });
+
+  test("mongodb: an append conflict never reports the expected version as the one found", async () => {
+    const client = new MongoClient(serverUrl);
+    const other = mongoDbEventStore({ client, database });
+    const stream = `contradiction-${uid()}`;
+    let armed = false;
+    const db = interleaved(client.db(database), {
+      async after(method, args) {
+        // The point read found no batch ending at 87; another appender then brings the
+        // stream to 87 before the adapter looks at the head.
+        if (armed && method === "findOne" && typeof (args[0] as { _id?: unknown })._id === "string") {
+          armed = false;
+          await other.append(stream, [{ type: "E", data: bytes(87) }], 86);
+        }
+      },
+    });
+    const store = mongoDbEventStore({ client: db });
+    try {
+      await other.append(stream, Array.from({ length: 86 }, (_, index) => ({ type: "E", data: bytes(index) })), "no_stream");
+      armed = true;
+      await store.append(stream, [{ type: "E", data: bytes(88) }], 87).then(
+        (result) => assert.equal(result.nextVersion, 88),
+        (error: { code?: string; actualVersion?: unknown; message?: string }) => {
+          assert.equal(error.code, "EVENT_STORE_CONFLICT");
+          assert.notEqual(error.actualVersion, 87, `the conflict contradicts itself: ${error.message}`);
+        },
+      );
+      assert.equal(await other.version(stream), 88);
+    } finally {
+      await store.close();
+      await other.close();
+      await client.close();
+    }
+  });
+
+  test("mongodb: endless contention ends in ContentionError, for writes and for 'any' appends", async () => {
+    const client = new MongoClient(serverUrl);
+    const raw = client.db(database).collection("quark_state");
+    const key = { actorType: `contention-${uid()}`, actorId: "1", stateName: "s" };
+    const id = encodeKey(key);
+    const stream = `contention-${uid()}`;
+    const rival = mongoDbEventStore({ client, database });
+    const db = interleaved(client.db(database), {
+      async before(method, args) {
+        const filter = args[0] as { _id?: unknown };
+        // Every create finds a rival document in its way, which is gone again when it looks.
+        if (method === "updateOne" && filter._id === id) {
+          await raw.insertOne({ _id: id as never, etag: crypto.randomUUID(), revision: 1, value: bytes(0) });
+        }
+        if (method === "findOne" && filter._id === id) await raw.deleteOne({ _id: id as never });
+      },
+      async after(method, args) {
+        // Every head read of the stream is overtaken by a rival append.
+        if (method === "findOne" && typeof (args[0] as { _id?: unknown })._id === "object") {
+          await rival.append(stream, [{ type: "Rival", data: bytes(1) }], "any");
+        }
+      },
+    });
+    const storage = mongoDbStorage({ client: db });
+    const events = mongoDbEventStore({ client: db, maxAnyRetries: 3 });
+    try {
+      await assert.rejects(storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null }), (error: Error & { code?: string; attempts?: number }) => {
+        assert.equal(error.code, "CONTENTION", error.message);
+        assert.ok((error.attempts ?? 0) > 1);
+        return true;
+      });
+      await assert.rejects(events.append(stream, [{ type: "Mine", data: bytes(2) }], "any"), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "CONTENTION", error.message);
+        return true;
+      });
+    } finally {
+      await events.close();
+      await storage.close();
+      await rival.close();
+      await client.close();
+    }
+  });
+
+  test("mongodb: expiry is judged by the server's clock, not the client's", async () => {
+    const realNow = Date.now;
+    const storage = mongoDbStorage({ url: serverUrl, database });
+    const actorType = `clock-${uid()}`;
+    try {
+      await storage.getInstance();
+      // A client clock an hour ahead would read every fresh TTL as expired; an hour behind,
+      // it would keep an expired one alive.
+      Date.now = () => realNow() + 3_600_000;
+      const ahead = { actorType, actorId: "ahead", stateName: "s" };
+      await storage.write({ key: ahead, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 60_000 });
+      const stored = await storage.read(ahead);
+      assert.deepEqual(stored?.value, bytes(1), "a fresh 60 s TTL is live although the client clock is an hour ahead");
+      const serverExpiry = stored!.expiresAt!;
+      assert.ok(Math.abs(serverExpiry - (realNow() + 60_000)) < 5_000, `expiresAt ${new Date(serverExpiry).toISOString()} is server time + 60 s`);
+      assert.equal((await storage.list({ actorType })).keys.length, 1, "listed while live");
+      Date.now = () => realNow() - 3_600_000;
+      const behind = { actorType, actorId: "behind", stateName: "s" };
+      await storage.write({ key: behind, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 300 });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(await storage.read(behind), null, "expired by the server's clock although the client clock is an hour behind");
+      await storage.write({ key: behind, value: bytes(3), etag: crypto.randomUUID(), expectedEtag: null });
+      assert.deepEqual((await storage.read(behind))?.value, bytes(3), "a create-only write replaces the expired document");
+    } finally {
+      Date.now = realNow;
+      await storage.close();
+    }
+  });
+
+  test("mongodb: permanent input errors are InvalidInputError or ValueTooLargeError, never StorageUnavailableError", async () => {
+    const storage = mongoDbStorage({ url: serverUrl, database });
+    const events = mongoDbEventStore({ url: serverUrl, database });
+    try {
+      const key = { actorType: `input-${uid()}`, actorId: "1", stateName: "s" };
+      await assert.rejects(storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 1e20 }), { code: "INVALID_INPUT" });
+      assert.equal(await storage.read(key), null, "nothing stored for an out-of-range TTL");
+      await assert.rejects(events.saveSnapshot(`input-${uid()}`, { version: 1, data: new Uint8Array(17 * 1024 * 1024) }), { code: "VALUE_TOO_LARGE" });
+    } finally {
+      await events.close();
+      await storage.close();
+    }
+  });
+
   test("mongodb: transactions are declared false on servers without them", async () => {
     const storage = mongoDbStorage({ url: serverUrl, database });
     try {
@@ -159,6 +443,14 @@ if (url === undefined) {
   });
 }
 
+test("mongodb: a missing driver package is a ConfigurationError naming the install command", async () => {
+  await assert.rejects(loadDriver(() => import("quark-no-such-driver" as string)), (error: Error & { code?: string }) => {
+    assert.equal(error.code, "CONFIGURATION");
+    assert.match(error.message, /npm install mongodb/);
+    return true;
+  });
+});
+
 test("mongodb: a dead server gives StorageUnavailableError", async () => {
   // Port 1 on loopback: nothing listens there, so the connection is refused at once.
   const clientOptions = { serverSelectionTimeoutMS: 300, connectTimeoutMS: 300 };
@@ -169,6 +461,9 @@ test("mongodb: a dead server gives StorageUnavailableError", async () => {
     await assert.rejects(storage.read(key), (error: Error & { code?: string; cause?: unknown }) => {
       assert.equal(error.code, "STORAGE_UNAVAILABLE");
       assert.match(error.message, /mongodb/);
+      assert.match(error.message, /during read\b/, "names the operation that was called");
+      assert.match(error.message, /127\.0\.0\.1:1\b/, "names the endpoint");
+      assert.match(error.message, /ECONNREFUSED/, "names the root cause");
       assert.ok(error.cause, "the driver's error is kept as cause");
       return true;
     });
