@@ -46,7 +46,6 @@ import {
   MAX_TRANSACTION_VALUE_BYTES,
   MAX_VALUE_BYTES,
   numberAttribute,
-  PARTITION_KEY_LIMIT,
   SORT_KEY_LIMIT,
   stringAttribute,
   wasResent,
@@ -90,6 +89,14 @@ export interface DynamoDbStorage extends StateStorage, DynamoDbTableHandle {}
 const PARTITION_PREFIX = "state#";
 const DEFAULT_PAGE_SIZE = 100;
 
+/**
+ * The longest key, in UTF-8 bytes of `encodeKey(key)`. The actor type goes to the partition
+ * key (2,048 bytes with its prefix) and the escaped id and state name to the sort key (1,024);
+ * `encodeKey` is those plus a separator, so a key whose encoding fits 1,025 bytes fits both.
+ * One limit, the sort key's, in place of two: an actor type is a name in code, never 1 KB.
+ */
+const MAX_KEY_BYTES = SORT_KEY_LIMIT + 1;
+
 // Reserved words (TTL, and others in future) never appear bare in an expression.
 const NAMES = { "#pk": "pk", "#v": "v", "#etag": "etag", "#rev": "rev", "#exp": "expiresAt", "#ttl": "ttl" };
 const ALIVE = "(attribute_not_exists(#exp) OR #exp > :now)";
@@ -97,16 +104,14 @@ const ABSENT = "(attribute_not_exists(#pk) OR #exp <= :now)";
 
 /**
  * The primary key of a state, after refusing a key DynamoDB cannot hold: malformed parts
- * (lone surrogates, NUL), an actor type over the 2,048-byte partition key, or an escaped id
- * and state name over the 1,024-byte sort key. The actor type is the partition; see the
- * module docs.
+ * (lone surrogates, NUL), or an encoding over {@linkcode MAX_KEY_BYTES}. The actor type is
+ * the partition; see the module docs.
  */
 function itemKey(key: StateKey): Item {
   assertValidKey(key);
-  assertKeyWithinLimit(DRIVER_NAME, "actorType", key.actorType, PARTITION_KEY_LIMIT - PARTITION_PREFIX.length);
+  assertKeyWithinLimit(DRIVER_NAME, "key", encodeKey(key), MAX_KEY_BYTES);
   // encodeKey escapes each part; with an empty actor type it yields "/<id>/<state>".
   const sk = encodeKey({ actorType: "", actorId: key.actorId, stateName: key.stateName }).slice(1);
-  assertKeyWithinLimit(DRIVER_NAME, "actorId/stateName (escaped)", sk, SORT_KEY_LIMIT);
   return { pk: { S: PARTITION_PREFIX + key.actorType }, sk: { S: sk } };
 }
 
@@ -194,8 +199,8 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
   const connection = connector(options);
   const { tableName } = connection;
   const maxTransactAttempts = attemptsOption("maxTransactAttempts", options.maxTransactAttempts, 20);
-  // No maxKeyBytes: two limits apply, 2,048 bytes to the actor type and 1,024 to the rest.
   const capabilities: StorageCapabilities = {
+    maxKeyBytes: MAX_KEY_BYTES,
     transactions: true,
     maxTransactionOperations: MAX_TRANSACTION_ITEMS,
     maxTransactionBytes: MAX_TRANSACTION_VALUE_BYTES,
@@ -305,11 +310,10 @@ export function dynamoDbStorage(options: DynamoDbStorageOptions = {}): DynamoDbS
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`List limit must be a whole number of at least 1, got ${limit}`);
     assertValidKeyPart("actorType", request.actorType);
     assertValidKeyPart("actorIdPrefix", request.actorIdPrefix ?? "");
-    assertKeyWithinLimit(DRIVER_NAME, "actorType", request.actorType, PARTITION_KEY_LIMIT - PARTITION_PREFIX.length);
+    assertKeyWithinLimit(DRIVER_NAME, "actorType and actorIdPrefix", encodeKeyPrefix(request.actorType, request.actorIdPrefix), MAX_KEY_BYTES);
     const pk = PARTITION_PREFIX + request.actorType;
     // The escaped id prefix, without the escaped (empty) actor type and its separator.
     const prefix = encodeKeyPrefix("", request.actorIdPrefix ?? "").slice(1);
-    assertKeyWithinLimit(DRIVER_NAME, "actorIdPrefix (escaped)", prefix, SORT_KEY_LIMIT);
     if (request.cursor !== undefined) assertKeyWithinLimit(DRIVER_NAME, "cursor", request.cursor, SORT_KEY_LIMIT);
     return await run("list", async ({ sdk, client }) => {
       const keys: StateKey[] = [];

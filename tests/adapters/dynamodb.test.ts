@@ -134,11 +134,12 @@ if (!endpoint) {
     const invalidKey = (limit: number) => (error: unknown) => isQuarkError(error, "INVALID_KEY") && (error as { limit?: number }).limit === limit;
     await assert.rejects(
       storage.write({ key: key("x".repeat(1100)), value: new Uint8Array(1), etag: crypto.randomUUID(), expectedEtag: null }),
-      invalidKey(1024),
+      invalidKey(1025),
     );
-    await assert.rejects(storage.read({ actorType: "t".repeat(2043), actorId: "1", stateName: "s" }), invalidKey(2042));
-    await assert.rejects(storage.delete({ key: key("x".repeat(1100)), lastWriteWins: true }), invalidKey(1024));
-    await assert.rejects(storage.list({ actorType: "t".repeat(2043) }), invalidKey(2042));
+    assert.equal(storage.capabilities.maxKeyBytes, 1025, "one limit that fits both the 2,048-byte partition key and the 1,024-byte sort key");
+    await assert.rejects(storage.read({ actorType: "t".repeat(1022), actorId: "1", stateName: "s" }), invalidKey(1025));
+    await assert.rejects(storage.delete({ key: key("x".repeat(1100)), lastWriteWins: true }), invalidKey(1025));
+    await assert.rejects(storage.list({ actorType: "t".repeat(1025) }), invalidKey(1025));
     await assert.rejects(events.version("s".repeat(2042)), invalidKey(2041));
     for (const bad of ["\uD800", "a\0b"]) {
       await assert.rejects(storage.read(key(bad)), (error) => isQuarkError(error, "INVALID_KEY"));
@@ -170,8 +171,8 @@ if (!endpoint) {
   test("dynamodb: the largest value fits beside the longest keys", async () => {
     await tablesReady;
     const storage = dynamoDbStorage({ clientConfig, tableName: stateTable });
-    // 1,024 bytes of sort key: escaped actor id, "/", state name.
-    const k = { actorType: "t".repeat(2048 - "state#".length), actorId: "i".repeat(1000), stateName: "n".repeat(23) };
+    // The longest key: 1,025 bytes of encodeKey, most of it the sort key (escaped id, "/", state name).
+    const k = { actorType: "t".repeat(20), actorId: "i".repeat(1000), stateName: "n".repeat(3) };
     const value = crypto.getRandomValues(new Uint8Array(65536));
     const large = new Uint8Array(storage.capabilities.maxValueBytes);
     for (let offset = 0; offset < large.length; offset += value.length) large.set(value.subarray(0, large.length - offset), offset);
