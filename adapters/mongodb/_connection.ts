@@ -8,6 +8,7 @@
 
 import type { Collection, Db, Document, MongoClient, MongoClientOptions } from "mongodb";
 import { ConfigurationError, CorruptDataError, InvalidInputError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
+import { loadDriverPackage } from "../_shared/driver.ts";
 
 /**
  * How the MongoDB adapters reach their server; shared by storage and event store options.
@@ -141,24 +142,9 @@ export function isDuplicateKeyError(error: unknown): boolean {
   return code === 11000 || code === 11001;
 }
 
-/**
- * Loads the driver, turning a missing package into a `ConfigurationError` that says how to
- * install it, rather than an outage.
- */
-export async function loadDriver<T>(load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    const code = (error as { code?: unknown })?.code;
-    const message = error instanceof Error ? error.message : String(error);
-    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || /Cannot find (module|package)|Module not found/i.test(message)) {
-      throw new ConfigurationError(
-        "The mongodb adapter needs the mongodb driver, which is not installed: run npm install mongodb (deno add npm:mongodb, bun add mongodb)",
-        { cause: error },
-      );
-    }
-    throw error;
-  }
+/** Loads the mongodb package, or says how to install it (`ConfigurationError`). */
+export function loadDriver<T>(load: () => Promise<T>): Promise<T> {
+  return loadDriverPackage("mongodb", "mongodb", load);
 }
 
 /** The hosts of a connection string, without scheme, credentials, database or options. */

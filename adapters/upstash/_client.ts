@@ -1,8 +1,10 @@
 // Running the Lua scripts: EVALSHA first, EVAL when the server answers NOSCRIPT (after a
-// restart or SCRIPT FLUSH), plus the small decoders for what the scripts return.
+// restart or SCRIPT FLUSH), turning failures into library errors that carry no stored data,
+// plus the small decoders for what the scripts return.
 
 import type { LuaScript } from "./_scripts.ts";
-import { CorruptDataError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
+import { ConfigurationError, CorruptDataError, InvalidInputError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
+import { loadDriverPackage } from "../_shared/driver.ts";
 
 /**
  * The part of an `@upstash/redis` client the adapter uses. The SDK's `Redis` class fits it,
@@ -43,20 +45,87 @@ export async function runScript(client: ScriptClient, script: LuaScript, keys: s
   }
 }
 
-/**
- * Turns whatever a driver call threw into a library error: WRONGTYPE (someone else's data
- * under our key) is corrupt data, everything else means the backend is unavailable. The SDK
- * appends the whole command to its messages; that part is cut, since it carries the values.
- */
-export function toLibraryError(backend: string, operation: string, error: unknown): Error {
-  if (isQuarkError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const short = message.split(", command was: ")[0]!;
-  const cause = short === message ? error : new Error(short, { cause: error });
-  if (/\bWRONGTYPE\b/.test(short)) {
-    return new CorruptDataError(`Storage backend ${backend} found a key of the wrong type during ${operation}: ${short}`, { cause });
+/** Loads the @upstash/redis package, or says how to install it (`ConfigurationError`). */
+export function loadSdk<T>(load: () => Promise<T>): Promise<T> {
+  return loadDriverPackage("upstash", "@upstash/redis", load);
+}
+
+/** A REST URL as it may appear in messages: no credentials, query or fragment. */
+export function describeEndpoint(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
+  } catch {
+    return "an invalid URL";
   }
-  return new StorageUnavailableError(backend, operation, cause);
+}
+
+/** The REST URL of an `@upstash/redis` client, read from the SDK's HTTP client where it has one. */
+export function endpointOfClient(client: unknown): string | undefined {
+  const baseUrl = (client as { client?: { baseUrl?: unknown } } | undefined)?.client?.baseUrl;
+  return typeof baseUrl === "string" && baseUrl !== "" ? describeEndpoint(baseUrl) : undefined;
+}
+
+// Redis and Upstash errors that refuse the input itself: sending it again fails the same way.
+const PERMANENT_INPUT = /\bmax (request|key|single record) size exceeded|\bnot an integer or out of range|\binvalid expire time|\bexceeds maximum allowed size|\bproto-max-bulk-len|\bProtocol error/i;
+// The token was refused: a configuration error, never fixed by retrying.
+const UNAUTHORIZED = /^(Unauthorized|WRONGPASS|NOAUTH)\b/i;
+
+/**
+ * The SDK's message without what it appends: the whole command ("…, command was: [...]")
+ * and the whole response body of an unparsable reply. Both can hold values, etags and keys.
+ */
+function withoutPayload(message: string): string {
+  return message.split(", command was:")[0]!.replace(/^(Unable to parse response body):[\s\S]*$/, "$1");
+}
+
+/**
+ * A copy of the driver's error that keeps its name and its root cause (the socket error
+ * under "fetch failed") but no payload, and no link to the original error, whose message
+ * holds the command with its values.
+ */
+function sanitized(error: unknown): Error {
+  const name = error instanceof Error ? error.name : "Error";
+  const message = withoutPayload(error instanceof Error ? error.message : String(error));
+  let root: unknown = error;
+  for (let depth = 0; depth < 8 && root instanceof Error && root.cause !== undefined; depth++) root = root.cause;
+  // Socket and DNS errors carry no data; a JSON SyntaxError quotes the reply it choked on.
+  const keep = root !== error && root instanceof Error && root.name !== "SyntaxError";
+  const rootMessage = keep ? withoutPayload((root as Error).message) : "";
+  const copy = new Error(rootMessage && !message.includes(rootMessage) ? `${message}: ${rootMessage}` : message);
+  copy.name = name;
+  if (keep) {
+    const cause = new Error(rootMessage);
+    cause.name = (root as Error).name;
+    const code = (root as { code?: unknown }).code;
+    if (code !== undefined) Object.assign(cause, { code });
+    Object.assign(copy, { cause });
+  }
+  return copy;
+}
+
+/**
+ * Turns whatever a driver call threw into a library error naming the backend, the operation
+ * and the endpoint: WRONGTYPE (someone else's data under our key) is corrupt data, a refused
+ * token a configuration error, input the server refuses as such `InvalidInputError`, and
+ * everything else means the backend could not serve the request. The SDK's error is replaced
+ * by a sanitized copy (see {@linkcode sanitized}), so no value or etag travels in any message.
+ */
+export function toLibraryError(backend: string, operation: string, error: unknown, endpoint?: string): Error {
+  if (isQuarkError(error)) return error;
+  const cause = sanitized(error);
+  const where = endpoint === undefined ? operation : `${operation} on ${endpoint}`;
+  if (/\bWRONGTYPE\b/.test(cause.message)) {
+    return new CorruptDataError(`Storage backend ${backend} found a key of the wrong type during ${where}: ${cause.message}`, { cause });
+  }
+  if (UNAUTHORIZED.test(cause.message)) {
+    return new ConfigurationError(
+      `Storage backend ${backend} at ${endpoint ?? "its REST URL"} refused the token during ${operation} (${cause.message}): check UPSTASH_REDIS_REST_TOKEN`,
+      { cause },
+    );
+  }
+  if (PERMANENT_INPUT.test(cause.message)) return new InvalidInputError(backend, where, cause.message, { cause });
+  return new StorageUnavailableError(backend, where, cause);
 }
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -128,10 +197,17 @@ export function fromBase64(text: string): Uint8Array {
   return out;
 }
 
+// Messages describe an unexpected reply by its shape only: it may hold stored data.
+function shapeOf(value: unknown): string {
+  if (typeof value === "string") return `a string of ${value.length} characters${value.startsWith("~") ? "" : " without the \"~\" guard"}`;
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  return value === null ? "null" : typeof value;
+}
+
 /** A string a script returned, without its "~" guard. */
 export function scriptString(value: unknown): string {
   if (typeof value !== "string" || !value.startsWith("~")) {
-    throw new CorruptDataError(`Unexpected Upstash script reply: ${JSON.stringify(value)?.slice(0, 100)}`);
+    throw new CorruptDataError(`Unexpected Upstash script reply: expected a guarded string, got ${shapeOf(value)}`);
   }
   return value.slice(1);
 }
@@ -140,7 +216,7 @@ export function scriptString(value: unknown): string {
 export function scriptNumber(value: unknown): number {
   const number = typeof value === "string" ? Number(value) : value;
   if (typeof number !== "number" || !Number.isFinite(number)) {
-    throw new CorruptDataError(`Unexpected Upstash script reply: ${JSON.stringify(value)?.slice(0, 100)}`);
+    throw new CorruptDataError(`Unexpected Upstash script reply: expected a number, got ${shapeOf(value)}`);
   }
   return number;
 }
@@ -148,7 +224,32 @@ export function scriptNumber(value: unknown): number {
 /** An array a script returned. */
 export function scriptArray(value: unknown): unknown[] {
   if (!Array.isArray(value)) {
-    throw new CorruptDataError(`Unexpected Upstash script reply: ${JSON.stringify(value)?.slice(0, 100)}`);
+    throw new CorruptDataError(`Unexpected Upstash script reply: expected an array, got ${shapeOf(value)}`);
   }
   return value;
 }
+
+/**
+ * The size in bytes of the JSON request body the SDK sends for one script call
+ * (`["EVALSHA", sha1, keyCount, ...keys, ...args]`), counted without building it. Base64
+ * values are ASCII; other strings are measured with JSON's escapes.
+ */
+export function requestBytes(keys: readonly string[], args: readonly string[]): number {
+  let total = 64;
+  for (const text of [...keys, ...args]) total += jsonStringBytes(text) + 1;
+  return total;
+}
+
+function jsonStringBytes(text: string): number {
+  // ASCII without quotes, backslashes or control characters is by far the common case.
+  if (/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(text)) return text.length + 2;
+  let bytes = 2;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    if (code < 0x20) bytes += 6;
+    else if (code === 0x22 || code === 0x5c) bytes += 2;
+    else bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+

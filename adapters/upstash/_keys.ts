@@ -77,8 +77,18 @@ export function decodeMember(type: string, member: string): StateKey {
   return decodeKey(unescapeBraces(`${type}/${member}`));
 }
 
-/** The names behind one event stream; both share the stream's hash tag. */
-export function locateStream(prefix: string, stream: string): { events: string; snapshot: string } {
+/** The names behind one event stream, all sharing the stream's hash tag. */
+export function locateStream(prefix: string, stream: string): { events: string; snapshot: string; slot: string } {
   const tag = escapeBraces(stream.replaceAll("%", "%25"));
-  return { events: `${prefix}:e:{${tag}}`, snapshot: `${prefix}:e:{${tag}}:snapshot` };
+  return { events: `${prefix}:e:{${tag}}`, snapshot: `${prefix}:e:{${tag}}:snapshot`, slot: tag };
+}
+
+/**
+ * A fresh receipt key for one call: `<prefix>:r:{<slot>}:<uuid>`. A mutating script stores
+ * its reply there for a short while, so a resent request (the SDK retries after a lost
+ * reply) gets the first outcome back instead of applying twice. It shares the hash tag of
+ * the keys the script touches, so cluster mode keeps every script on one slot.
+ */
+export function receiptKey(prefix: string, slot: string): string {
+  return `${prefix}:r:{${slot}}:${crypto.randomUUID()}`;
 }

@@ -6,8 +6,13 @@
 // - Every string a script returns is prefixed with "~". The SDK may JSON-parse results
 //   (automatic deserialization is on by default for clients users build themselves), and
 //   "~" makes every such string invalid JSON, so it always comes back exactly as sent.
-// - Times come from the server's clock (TIME), so client clock skew cannot revive or
-//   expire a record early.
+// - Times come from the server's clock (TIME), and expiry is Redis's own PEXPIRE, so
+//   client clock skew cannot revive or expire a record early.
+// - Every script that changes data is idempotent under resend: KEYS[1] is a fresh receipt
+//   key per call and ARGV[1] its lifetime in ms. The script stores its reply there, and a
+//   resent request (the SDK retries after a fetch failure, and the first attempt may have
+//   run) finds the receipt and returns that first reply without running again. The data
+//   keys and arguments of such scripts therefore start at KEYS[2] and ARGV[2].
 
 /** A Lua source and, once computed, its SHA-1 for EVALSHA. */
 export interface LuaScript {
@@ -20,6 +25,27 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end`;
+
+/**
+ * Wraps a mutating script's body, a Lua function `run` returning a non-empty reply table.
+ * The receipt holds the reply as a list: numbers come back as text and are turned back
+ * into numbers, strings keep their "~" guard.
+ */
+function withReceipt(body: string): string {
+  return `
+local stored = redis.call('LRANGE', KEYS[1], 0, -1)
+if #stored > 0 then
+  for i = 1, #stored do
+    if string.sub(stored[i], 1, 1) ~= '~' then stored[i] = tonumber(stored[i]) end
+  end
+  return stored
+end
+${body}
+local out = run()
+redis.call('RPUSH', KEYS[1], unpack(out))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return out`;
+}
 
 /**
  * Reads one state, hiding an expired one even if Redis has not evicted it yet.
@@ -40,54 +66,58 @@ return {'~' .. (cur[1] or ''), '~' .. cur[2], tonumber(cur[3])}`,
 
 /**
  * Conditionally writes one state and keeps the actor-type index in step.
- * KEYS[1] state hash, KEYS[2] index sorted set (absent in cluster mode).
- * ARGV: mode ("any" | "none" | "match"), expected etag, new etag, value, ttl ms or "",
- * index member. Returns {1, revision, expiresAt or -1} or {0[, "~actualEtag"]}.
+ * KEYS[1] receipt, KEYS[2] state hash, KEYS[3] index sorted set (absent in cluster mode).
+ * ARGV: receipt ms, mode ("any" | "none" | "match"), expected etag, new etag, value,
+ * ttl ms or "", index member. Returns {1, revision, expiresAt or -1} or {0[, "~actualEtag"]}.
  */
 export const WRITE: LuaScript = {
   name: "write",
-  source: `${NOW_MS}
-local cur = redis.call('HMGET', KEYS[1], 'e', 'r', 'x')
-local etag = cur[1]
-if etag == ARGV[3] then
-  return {1, tonumber(cur[2]), tonumber(cur[3] or '-1')}
-end
-if (ARGV[1] == 'none' and etag) or (ARGV[1] == 'match' and etag ~= ARGV[2]) then
-  if etag then return {0, '~' .. etag} end
-  return {0}
-end
-local revision = (tonumber(cur[2]) or 0) + 1
-local expires_at = -1
-redis.call('DEL', KEYS[1])
-if ARGV[5] ~= '' then
-  expires_at = now_ms() + tonumber(ARGV[5])
-  redis.call('HSET', KEYS[1], 'v', ARGV[4], 'e', ARGV[3], 'r', revision, 'x', expires_at)
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-else
-  redis.call('HSET', KEYS[1], 'v', ARGV[4], 'e', ARGV[3], 'r', revision)
-end
-if KEYS[2] then redis.call('ZADD', KEYS[2], 0, ARGV[6]) end
-return {1, revision, expires_at}`,
+  source: withReceipt(`${NOW_MS}
+local function run()
+  local cur = redis.call('HMGET', KEYS[2], 'e', 'r', 'x')
+  local etag = cur[1]
+  if etag == ARGV[4] then
+    return {1, tonumber(cur[2]), tonumber(cur[3] or '-1')}
+  end
+  if (ARGV[2] == 'none' and etag) or (ARGV[2] == 'match' and etag ~= ARGV[3]) then
+    if etag then return {0, '~' .. etag} end
+    return {0}
+  end
+  local revision = (tonumber(cur[2]) or 0) + 1
+  local expires_at = -1
+  redis.call('DEL', KEYS[2])
+  if ARGV[6] ~= '' then
+    expires_at = now_ms() + tonumber(ARGV[6])
+    redis.call('HSET', KEYS[2], 'v', ARGV[5], 'e', ARGV[4], 'r', revision, 'x', expires_at)
+    redis.call('PEXPIRE', KEYS[2], ARGV[6])
+  else
+    redis.call('HSET', KEYS[2], 'v', ARGV[5], 'e', ARGV[4], 'r', revision)
+  end
+  if KEYS[3] then redis.call('ZADD', KEYS[3], 0, ARGV[7]) end
+  return {1, revision, expires_at}
+end`),
 };
 
 /**
  * Conditionally deletes one state.
- * KEYS[1] state hash, KEYS[2] index (absent in cluster mode).
- * ARGV: mode ("any" | "none" | "match"), expected etag, index member.
+ * KEYS[1] receipt, KEYS[2] state hash, KEYS[3] index (absent in cluster mode).
+ * ARGV: receipt ms, mode ("any" | "none" | "match"), expected etag, index member.
  * Returns {1} deleted, {0} absent, or {-1, "~actualEtag"} on conflict.
  */
 export const DELETE: LuaScript = {
   name: "delete",
-  source: `
-local etag = redis.call('HGET', KEYS[1], 'e')
-if not etag then
-  if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[3]) end
-  return {0}
-end
-if ARGV[1] == 'none' or (ARGV[1] == 'match' and etag ~= ARGV[2]) then return {-1, '~' .. etag} end
-redis.call('DEL', KEYS[1])
-if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[3]) end
-return {1}`,
+  source: withReceipt(`
+local function run()
+  local etag = redis.call('HGET', KEYS[2], 'e')
+  if not etag then
+    if KEYS[3] then redis.call('ZREM', KEYS[3], ARGV[4]) end
+    return {0}
+  end
+  if ARGV[2] == 'none' or (ARGV[2] == 'match' and etag ~= ARGV[3]) then return {-1, '~' .. etag} end
+  redis.call('DEL', KEYS[2])
+  if KEYS[3] then redis.call('ZREM', KEYS[3], ARGV[4]) end
+  return {1}
+end`),
 };
 
 /**
@@ -95,7 +125,7 @@ return {1}`,
  * KEYS[1] index. ARGV: state key base ("<prefix>:s:{<type>/"), escaped actor id prefix,
  * cursor member or "", limit. Returns {more (0|1), "~lastMember", "~member", …}.
  * The script builds state keys itself to check they still exist, which is why listing is
- * unavailable in cluster mode.
+ * unavailable in cluster mode. Pruning is idempotent, so it needs no receipt.
  */
 export const LIST: LuaScript = {
   name: "list",
@@ -133,93 +163,99 @@ return out`,
 
 /**
  * Several writes and deletes, all or none: every precondition is checked before anything
- * is changed. KEYS: the n state hashes, then the index keys. ARGV[1] = n, then 8 values per
- * operation: kind ("w" | "d"), mode, expected etag, new etag, value, ttl ms or "", index
- * member, position of its index in KEYS (0 for none).
+ * is changed. KEYS: the receipt, the n state hashes (KEYS[2] … KEYS[n + 1]), then the index
+ * keys. ARGV: receipt ms, n, then 8 values per operation: kind ("w" | "d"), mode, expected
+ * etag, new etag, value, ttl ms or "", index member, position of its index in KEYS (0 for none).
  * Returns {1, revision1, expiresAt1, revision2, …} (0, -1 for deletes) or
  * {0, failedOperation (1-based)[, "~actualEtag"]}.
  */
 export const TRANSACT: LuaScript = {
   name: "transact",
-  source: `${NOW_MS}
-local n = tonumber(ARGV[1])
-local skip = {}
-local revisions = {}
-local now = nil
-for i = 1, n do
-  local a = 1 + (i - 1) * 8
-  local kind, mode, expected, new_etag = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local cur = redis.call('HMGET', KEYS[i], 'e', 'r')
-  local etag = cur[1]
-  if kind == 'w' then
-    if etag == new_etag then
-      skip[i] = true
-      revisions[i] = tonumber(cur[2])
-    elseif (mode == 'none' and etag) or (mode == 'match' and etag ~= expected) then
-      if etag then return {0, i, '~' .. etag} end
-      return {0, i}
-    else
-      revisions[i] = (tonumber(cur[2]) or 0) + 1
-    end
-  else
-    if not etag then
-      skip[i] = true
-    elseif mode == 'none' or (mode == 'match' and etag ~= expected) then
-      return {0, i, '~' .. etag}
-    end
-  end
-end
-local out = {1}
-for i = 1, n do
-  local a = 1 + (i - 1) * 8
-  local kind, new_etag, value, ttl, member = ARGV[a + 1], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
-  local index = tonumber(ARGV[a + 8])
-  local expires_at = -1
-  if kind == 'w' then
-    if skip[i] then
-      expires_at = tonumber(redis.call('HGET', KEYS[i], 'x') or '-1')
-    else
-      redis.call('DEL', KEYS[i])
-      if ttl ~= '' then
-        now = now or now_ms()
-        expires_at = now + tonumber(ttl)
-        redis.call('HSET', KEYS[i], 'v', value, 'e', new_etag, 'r', revisions[i], 'x', expires_at)
-        redis.call('PEXPIRE', KEYS[i], ttl)
+  source: withReceipt(`${NOW_MS}
+local function run()
+  local n = tonumber(ARGV[2])
+  local skip = {}
+  local revisions = {}
+  local now = nil
+  for i = 1, n do
+    local a = 2 + (i - 1) * 8
+    local kind, mode, expected, new_etag = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+    local cur = redis.call('HMGET', KEYS[i + 1], 'e', 'r')
+    local etag = cur[1]
+    if kind == 'w' then
+      if etag == new_etag then
+        skip[i] = true
+        revisions[i] = tonumber(cur[2])
+      elseif (mode == 'none' and etag) or (mode == 'match' and etag ~= expected) then
+        if etag then return {0, i, '~' .. etag} end
+        return {0, i}
       else
-        redis.call('HSET', KEYS[i], 'v', value, 'e', new_etag, 'r', revisions[i])
+        revisions[i] = (tonumber(cur[2]) or 0) + 1
       end
-      if index > 0 then redis.call('ZADD', KEYS[index], 0, member) end
+    else
+      if not etag then
+        skip[i] = true
+      elseif mode == 'none' or (mode == 'match' and etag ~= expected) then
+        return {0, i, '~' .. etag}
+      end
     end
-    out[#out + 1] = revisions[i]
-  else
-    if not skip[i] then redis.call('DEL', KEYS[i]) end
-    if index > 0 then redis.call('ZREM', KEYS[index], member) end
-    out[#out + 1] = 0
   end
-  out[#out + 1] = expires_at
-end
-return out`,
+  local out = {1}
+  for i = 1, n do
+    local a = 2 + (i - 1) * 8
+    local kind, new_etag, value, ttl, member = ARGV[a + 1], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
+    local index = tonumber(ARGV[a + 8])
+    local key = KEYS[i + 1]
+    local expires_at = -1
+    if kind == 'w' then
+      if skip[i] then
+        expires_at = tonumber(redis.call('HGET', key, 'x') or '-1')
+      else
+        redis.call('DEL', key)
+        if ttl ~= '' then
+          now = now or now_ms()
+          expires_at = now + tonumber(ttl)
+          redis.call('HSET', key, 'v', value, 'e', new_etag, 'r', revisions[i], 'x', expires_at)
+          redis.call('PEXPIRE', key, ttl)
+        else
+          redis.call('HSET', key, 'v', value, 'e', new_etag, 'r', revisions[i])
+        end
+        if index > 0 then redis.call('ZADD', KEYS[index], 0, member) end
+      end
+      out[#out + 1] = revisions[i]
+    else
+      if not skip[i] then redis.call('DEL', key) end
+      if index > 0 then redis.call('ZREM', KEYS[index], member) end
+      out[#out + 1] = 0
+    end
+    out[#out + 1] = expires_at
+  end
+  return out
+end`),
 };
 
 /**
  * Appends a batch of events if the stream is at the expected version.
- * KEYS[1] the stream's list. ARGV: expectation ("any" | "no_stream" | "exact"), expected
- * version, then one encoded event per value. Returns {1, nextVersion} or {0, actualVersion}.
+ * KEYS[1] receipt, KEYS[2] the stream's list. ARGV: receipt ms, expectation ("any" |
+ * "no_stream" | "exact"), expected version, then one encoded event per value.
+ * Returns {1, nextVersion} or {0, actualVersion}.
  */
 export const APPEND: LuaScript = {
   name: "append",
-  source: `
-local length = redis.call('LLEN', KEYS[1])
-if (ARGV[1] == 'no_stream' and length ~= 0) or (ARGV[1] == 'exact' and length ~= tonumber(ARGV[2])) then
-  return {0, length}
-end
-local i = 3
-while i <= #ARGV do
-  local j = math.min(i + 999, #ARGV)
-  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, j))
-  i = j + 1
-end
-return {1, length + #ARGV - 2}`,
+  source: withReceipt(`
+local function run()
+  local length = redis.call('LLEN', KEYS[2])
+  if (ARGV[2] == 'no_stream' and length ~= 0) or (ARGV[2] == 'exact' and length ~= tonumber(ARGV[3])) then
+    return {0, length}
+  end
+  local i = 4
+  while i <= #ARGV do
+    local j = math.min(i + 999, #ARGV)
+    redis.call('RPUSH', KEYS[2], unpack(ARGV, i, j))
+    i = j + 1
+  end
+  return {1, length + #ARGV - 3}
+end`),
 };
 
 /** One page of a stream. KEYS[1] the list. ARGV: first index, last index (0-based). */
@@ -239,15 +275,18 @@ export const STREAM_VERSION: LuaScript = {
 
 /**
  * Saves a snapshot unless one at the same or a newer version is stored.
- * KEYS[1] the snapshot hash. ARGV: version, data. Returns 1 saved, 0 kept the stored one.
+ * KEYS[1] receipt, KEYS[2] the snapshot hash. ARGV: receipt ms, version, data.
+ * Returns {1} saved, {0} kept the stored one.
  */
 export const SAVE_SNAPSHOT: LuaScript = {
   name: "save-snapshot",
-  source: `
-local stored = redis.call('HGET', KEYS[1], 'n')
-if stored and tonumber(stored) >= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'n', ARGV[1], 'd', ARGV[2])
-return 1`,
+  source: withReceipt(`
+local function run()
+  local stored = redis.call('HGET', KEYS[2], 'n')
+  if stored and tonumber(stored) >= tonumber(ARGV[2]) then return {0} end
+  redis.call('HSET', KEYS[2], 'n', ARGV[2], 'd', ARGV[3])
+  return {1}
+end`),
 };
 
 /** Loads the snapshot. KEYS[1] the snapshot hash. Returns nil or {version, "~data"}. */

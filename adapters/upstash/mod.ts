@@ -2,7 +2,9 @@
  * Upstash Redis (REST over `fetch`) storage and event store, for every runtime including the
  * edge. Each operation is one Lua script sent with EVALSHA, so a conditional write is one
  * atomic server-side step and one HTTP round trip; EVAL is sent only when the server has lost
- * its script cache. The key layout is documented in `docs/backends/upstash.md`.
+ * its script cache. Every script that changes data leaves a short-lived receipt of its reply,
+ * so the SDK's automatic resend after a lost reply returns the first outcome instead of
+ * applying twice. The key layout is documented in `docs/backends/upstash.md`.
  *
  * @module
  */
@@ -21,10 +23,23 @@ import type {
 } from "../../src/storage/types.ts";
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "../../src/events/types.ts";
 import { assertTransactable, assertWritable } from "../../src/storage/guards.ts";
+import { assertKeyWithinLimit, assertValidKey, assertValidKeyPart, encodeKey } from "../../src/storage/keys.ts";
 import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
-import { CapabilityError, ConfigurationError, CorruptDataError, EventStoreConflictError, StateConflictError } from "../../src/errors.ts";
 import {
+  CapabilityError,
+  ConfigurationError,
+  CorruptDataError,
+  EventStoreConflictError,
+  InvalidInputError,
+  StateConflictError,
+  ValueTooLargeError,
+} from "../../src/errors.ts";
+import {
+  describeEndpoint,
+  endpointOfClient,
   fromBase64,
+  loadSdk,
+  requestBytes,
   runScript,
   type ScriptClient,
   scriptArray,
@@ -33,7 +48,7 @@ import {
   toBase64,
   toLibraryError,
 } from "./_client.ts";
-import { decodeMember, locateState, locateStream, locateType, validateKeyPrefix } from "./_keys.ts";
+import { decodeMember, locateState, locateStream, locateType, receiptKey, validateKeyPrefix } from "./_keys.ts";
 import {
   APPEND,
   DELETE,
@@ -83,9 +98,27 @@ export interface UpstashConnectionOptions {
   readonly token?: string;
   /**
    * Retries of failed HTTP requests for a client built from `url` and `token`, passed to
-   * the SDK; `false` turns them off. Defaults to the SDK's (5 retries, exponential backoff).
+   * the SDK; `false` sends each request once. Defaults to the SDK's (5 retries, exponential
+   * backoff). Retries are safe: a resent script returns its first outcome (see
+   * `idempotencyWindowMs`).
    */
   readonly retry?: false | { readonly retries?: number; readonly backoff?: (retryCount: number) => number };
+  /**
+   * How long, in milliseconds, the reply of each call that changes data is kept on the
+   * server, so that a resent request (the SDK retries when a reply is lost) returns that
+   * reply instead of applying the call twice. It must outlast the time from a first attempt
+   * to the SDK's last resend; the default, 10 minutes, covers the SDK's default retries after
+   * a fetch that hangs until undici's 5-minute header timeout. Each call leaves one small
+   * key (`<prefix>:r:…`) for that long.
+   */
+  readonly idempotencyWindowMs?: number;
+  /**
+   * The largest request body, in bytes, the server accepts. Requests are measured before
+   * they are sent and larger ones refused (`ValueTooLargeError`, or `CapabilityError` for
+   * `transact`). Defaults to 10,000,000: Upstash's 10 MB cap on Free and Pay-as-you-go
+   * databases. Raise it for plans with a higher cap.
+   */
+  readonly maxRequestBytes?: number;
   /**
    * The start of every Redis key this adapter writes, so several applications can share a
    * database. 1 to 64 characters from `A-Z a-z 0-9 _ . : -`. Defaults to `"quark"`.
@@ -137,6 +170,42 @@ const DEFAULT_LIST_LIMIT = 100;
 const DEFAULT_EVENT_PAGE_SIZE = 500;
 const DEFAULT_MAX_VALUE_BYTES = 5 * 1024 * 1024;
 const MAX_TRANSACTION_OPERATIONS = 1000;
+const DEFAULT_IDEMPOTENCY_WINDOW_MS = 10 * 60 * 1000;
+// Upstash's cap on one request for Free and Pay-as-you-go databases ("10MB"; read as 10^7).
+const DEFAULT_MAX_REQUEST_BYTES = 10_000_000;
+// What a transaction's keys, etags and members may take of a request besides its values.
+const TRANSACTION_OVERHEAD_BYTES = 2_000_000;
+// Upstash refuses keys over 32 KB. A Redis key is the prefix (up to 64 characters), a few
+// separators and the encoded key with braces escaped to 3 bytes each, so an encoded key of
+// 10 KiB fits even when it is all braces. Stream names get the same limit.
+const MAX_KEY_BYTES = 10 * 1024;
+// A hundred years: far beyond any real TTL, and small enough that the expiry in epoch ms
+// keeps every digit when Lua formats it.
+const MAX_TTL_MS = 100 * 365.25 * 24 * 3600 * 1000;
+
+/** Checks every part of a key and its length, before anything is sent. */
+function assertKey(key: StateKey): void {
+  assertValidKey(key);
+  assertKeyWithinLimit(DRIVER_NAME, "key", encodeKey(key), MAX_KEY_BYTES);
+}
+
+/** Checks a stream name, before anything is sent: a lone surrogate would share U+FFFD's stream. */
+function assertStream(stream: string): void {
+  assertValidKeyPart("stream", stream);
+  assertKeyWithinLimit(DRIVER_NAME, "stream", stream, MAX_KEY_BYTES);
+}
+
+function assertTtl(request: WriteRequest): void {
+  if (request.ttlMs !== undefined && request.ttlMs > MAX_TTL_MS) {
+    throw new InvalidInputError(DRIVER_NAME, "write", `ttlMs ${request.ttlMs} is over the limit of ${MAX_TTL_MS} ms (100 years)`);
+  }
+}
+
+function positive(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new ConfigurationError(`Upstash option ${option} must be a whole number of at least 1, got ${value}`);
+  return value;
+}
 
 /** Resolves the client once, loading the SDK only when the adapter builds the client itself. */
 function clientLoader(options: UpstashConnectionOptions): () => Promise<ScriptClient> {
@@ -148,7 +217,7 @@ function clientLoader(options: UpstashConnectionOptions): () => Promise<ScriptCl
   return () => {
     client ??= (async () => {
       if (given !== undefined) return typeof given === "function" ? await given() : given;
-      const { Redis } = await import("@upstash/redis");
+      const { Redis } = await loadSdk(() => import("@upstash/redis"));
       return new Redis({
         url: options.url!,
         token: options.token!,
@@ -157,7 +226,8 @@ function clientLoader(options: UpstashConnectionOptions): () => Promise<ScriptCl
         automaticDeserialization: false,
         responseEncoding: false,
         enableTelemetry: false,
-        ...(options.retry === undefined ? {} : { retry: options.retry }),
+        // The SDK reads `retry: false` as one retry (two attempts); zero retries is one attempt.
+        ...(options.retry === undefined ? {} : { retry: options.retry === false ? { retries: 0 } : options.retry }),
       }) as unknown as ScriptClient;
     })();
     client.catch(() => (client = undefined));
@@ -165,14 +235,46 @@ function clientLoader(options: UpstashConnectionOptions): () => Promise<ScriptCl
   };
 }
 
-/** A script runner that turns every failure into a library error naming the backend. */
-function scriptRunner(options: UpstashConnectionOptions) {
+/** How a script call is sent: read-only, or changing data (then with a receipt in the slot given). */
+interface ScriptCall {
+  readonly operation: string;
+  readonly script: LuaScript;
+  readonly keys: string[];
+  readonly args: string[];
+  /** For scripts that change data: the hash tag their keys share, for the receipt key. */
+  readonly receiptSlot?: string;
+  /** How to refuse a request over `maxRequestBytes`; `ValueTooLargeError` when absent. */
+  readonly tooLarge?: (bytes: number, limit: number) => Error;
+}
+
+/**
+ * A script runner: it measures each request against `maxRequestBytes` before sending,
+ * adds the receipt key and window to scripts that change data, and turns every failure
+ * into a library error naming the backend, the operation and the endpoint.
+ */
+function scriptRunner(options: UpstashConnectionOptions, prefix: string) {
   const getClient = clientLoader(options);
-  return async (operation: string, script: LuaScript, keys: string[], args: string[]): Promise<unknown> => {
+  const window = String(positive("idempotencyWindowMs", options.idempotencyWindowMs, DEFAULT_IDEMPOTENCY_WINDOW_MS));
+  const maxRequestBytes = positive("maxRequestBytes", options.maxRequestBytes, DEFAULT_MAX_REQUEST_BYTES);
+  let endpoint = options.url === undefined ? undefined : describeEndpoint(options.url);
+  return async (call: ScriptCall): Promise<unknown> => {
+    const keys = call.receiptSlot === undefined ? call.keys : [receiptKey(prefix, call.receiptSlot), ...call.keys];
+    const args = call.receiptSlot === undefined ? call.args : [window, ...call.args];
+    const bytes = requestBytes(keys, args);
+    if (bytes > maxRequestBytes) {
+      throw call.tooLarge?.(bytes, maxRequestBytes) ?? new ValueTooLargeError(DRIVER_NAME, bytes, maxRequestBytes);
+    }
+    let client: ScriptClient;
     try {
-      return await runScript(await getClient(), script, keys, args);
+      client = await getClient();
     } catch (error) {
-      throw toLibraryError(DRIVER_NAME, operation, error);
+      throw toLibraryError(DRIVER_NAME, call.operation, error, endpoint);
+    }
+    endpoint ??= endpointOfClient(client);
+    try {
+      return await runScript(client, call.script, keys, args);
+    } catch (error) {
+      throw toLibraryError(DRIVER_NAME, call.operation, error, endpoint);
     }
   };
 }
@@ -204,13 +306,17 @@ function preconditionMode(request: { expectedEtag?: string | null; lastWriteWins
 export function upstashStorage(options: UpstashStorageOptions): StateStorage {
   const prefix = validateKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
   const cluster = options.cluster ?? false;
-  const run = scriptRunner(options);
+  const run = scriptRunner(options, prefix);
+  const maxRequestBytes = positive("maxRequestBytes", options.maxRequestBytes, DEFAULT_MAX_REQUEST_BYTES);
   const capabilities: StorageCapabilities = {
     transactions: true,
     maxTransactionOperations: MAX_TRANSACTION_OPERATIONS,
     ttl: true,
     list: !cluster,
     maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
+    maxKeyBytes: MAX_KEY_BYTES,
+    // Values travel as base64 (4 bytes per 3) in one request, beside keys and etags.
+    maxTransactionBytes: Math.max(0, Math.floor(((maxRequestBytes - TRANSACTION_OVERHEAD_BYTES) * 3) / 4)),
   };
 
   function writeArgs(request: WriteRequest, member: string): string[] {
@@ -233,7 +339,8 @@ export function upstashStorage(options: UpstashStorageOptions): StateStorage {
     capabilities,
 
     async read(key: StateKey): Promise<StoredRecord | null> {
-      const reply = await run("read", READ, [locateState(prefix, key).state], []);
+      assertKey(key);
+      const reply = await run({ operation: "read", script: READ, keys: [locateState(prefix, key).state], args: [] });
       if (reply === null || reply === undefined) return null;
       const [value, etag, revision, expiresAt] = scriptArray(reply);
       const record = { value: fromBase64(scriptString(value)), etag: scriptString(etag), revision: scriptNumber(revision) };
@@ -242,47 +349,59 @@ export function upstashStorage(options: UpstashStorageOptions): StateStorage {
 
     async write(request: WriteRequest): Promise<WriteResult> {
       assertWritable(DRIVER_NAME, capabilities, request);
+      assertKey(request.key);
+      assertTtl(request);
       const where = locateState(prefix, request.key);
       const keys = cluster ? [where.state] : [where.state, where.index];
-      const [applied, detail] = scriptArray(await run("write", WRITE, keys, writeArgs(request, where.member)));
+      const reply = await run({ operation: "write", script: WRITE, keys, args: writeArgs(request, where.member), receiptSlot: where.slot });
+      const [applied, detail] = scriptArray(reply);
       if (scriptNumber(applied) !== 1) throw conflict(request.key, request, detail);
       return { etag: request.etag, revision: scriptNumber(detail) };
     },
 
     async delete(request: DeleteRequest): Promise<boolean> {
+      assertKey(request.key);
       const where = locateState(prefix, request.key);
       const keys = cluster ? [where.state] : [where.state, where.index];
       const args = [preconditionMode(request), request.expectedEtag ?? "", where.member];
-      const [outcome, actual] = scriptArray(await run("delete", DELETE, keys, args));
+      const [outcome, actual] = scriptArray(await run({ operation: "delete", script: DELETE, keys, args, receiptSlot: where.slot }));
       const code = scriptNumber(outcome);
       if (code === -1) throw conflict(request.key, request, actual);
       return code === 1;
     },
 
     async list(request: ListRequest): Promise<ListPage> {
+      assertValidKeyPart("actorType", request.actorType);
+      if (request.actorIdPrefix !== undefined) assertValidKeyPart("actorId", request.actorIdPrefix);
       if (cluster) throw new CapabilityError(DRIVER_NAME, "list", "cluster mode keeps no actor-type index");
       const where = locateType(prefix, request.actorType, request.actorIdPrefix);
       const limit = Math.max(1, Math.floor(request.limit ?? DEFAULT_LIST_LIMIT));
       const args = [where.stateBase, where.idPrefix, request.cursor ?? "", String(limit)];
-      const [more, last, ...members] = scriptArray(await run("list", LIST, [where.index], args));
+      const [more, last, ...members] = scriptArray(await run({ operation: "list", script: LIST, keys: [where.index], args }));
       const keys = members.map((member) => decodeMember(where.type, scriptString(member)));
       return scriptNumber(more) === 1 ? { keys, cursor: scriptString(last) } : { keys };
     },
 
     async transact(operations: readonly TransactOperation[]): Promise<ReadonlyArray<WriteResult | null>> {
+      // The shared guard also refuses batches over maxTransactionBytes, before anything is sent.
       assertTransactable(DRIVER_NAME, capabilities, operations);
+      for (const operation of operations) {
+        assertKey(operation.key);
+        if (operation.kind === "write") assertTtl(operation);
+      }
       if (operations.length === 0) return [];
       const located = operations.map((operation) => locateState(prefix, operation.key));
       if (cluster && new Set(located.map((where) => where.slot)).size > 1) {
         throw new CapabilityError(DRIVER_NAME, "transactions across actors", "in cluster mode one transaction may only touch one actor's states");
       }
       const keys = located.map((where) => where.state);
+      // Index positions are 1-based in the script's KEYS, after the receipt key in KEYS[1].
       const indexPositions = new Map<string, number>();
       if (!cluster) {
         for (const where of located) {
           if (!indexPositions.has(where.index)) {
             keys.push(where.index);
-            indexPositions.set(where.index, keys.length);
+            indexPositions.set(where.index, keys.length + 1);
           }
         }
       }
@@ -296,7 +415,14 @@ export function upstashStorage(options: UpstashStorageOptions): StateStorage {
           args.push("d", preconditionMode(operation), operation.expectedEtag ?? "", "", "", "", where.member, index);
         }
       });
-      const reply = scriptArray(await run("transact", TRANSACT, keys, args));
+      const reply = scriptArray(await run({
+        operation: "transact",
+        script: TRANSACT,
+        keys,
+        args,
+        receiptSlot: located[0]!.slot,
+        tooLarge: (bytes, max) => new CapabilityError(DRIVER_NAME, `a transaction request of ${bytes} bytes`, `the request limit is ${max} (maxRequestBytes)`),
+      }));
       if (scriptNumber(reply[0]) !== 1) {
         const failed = operations[scriptNumber(reply[1]) - 1];
         if (failed === undefined) throw new CorruptDataError("Upstash transaction reply names no operation");
@@ -337,7 +463,7 @@ export function upstashStorage(options: UpstashStorageOptions): StateStorage {
 export function upstashEventStore(options: UpstashEventStoreOptions): EventStore {
   const prefix = validateKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
   const defaultPageSize = options.pageSize ?? DEFAULT_EVENT_PAGE_SIZE;
-  const run = scriptRunner(options);
+  const run = scriptRunner(options, prefix);
 
   function decodeEvent(stream: string, version: number, item: unknown): StoredEvent {
     let parsed: unknown;
@@ -356,25 +482,29 @@ export function upstashEventStore(options: UpstashEventStoreOptions): EventStore
     name: DRIVER_NAME,
 
     async append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+      assertStream(stream);
       assertExpectedVersion(expected);
       assertNewEvents(events);
+      const where = locateStream(prefix, stream);
       const args = [
         typeof expected === "number" ? "exact" : expected,
         typeof expected === "number" ? String(expected) : "0",
         ...events.map((event) => JSON.stringify([event.type, toBase64(event.data)])),
       ];
-      const [applied, version] = scriptArray(await run("append", APPEND, [locateStream(prefix, stream).events], args));
+      const reply = await run({ operation: "append", script: APPEND, keys: [where.events], args, receiptSlot: where.slot });
+      const [applied, version] = scriptArray(reply);
       if (scriptNumber(applied) !== 1) throw new EventStoreConflictError(stream, expected, scriptNumber(version));
       return { nextVersion: scriptNumber(version) };
     },
 
     async *read(stream: string, readOptions: ReadStreamOptions = {}): AsyncIterable<StoredEvent> {
+      assertStream(stream);
       const pageSize = Math.max(1, Math.floor(readOptions.pageSize ?? defaultPageSize));
       const key = locateStream(prefix, stream).events;
       let next = Math.max(1, Math.floor(readOptions.fromVersion ?? 1));
       while (true) {
         const args = [String(next - 1), String(next - 2 + pageSize)];
-        const page = scriptArray(await run("read", READ_EVENTS, [key], args));
+        const page = scriptArray(await run({ operation: "read", script: READ_EVENTS, keys: [key], args }));
         for (let i = 0; i < page.length; i++) yield decodeEvent(stream, next + i, page[i]);
         if (page.length < pageSize) return;
         next += page.length;
@@ -382,19 +512,24 @@ export function upstashEventStore(options: UpstashEventStoreOptions): EventStore
     },
 
     async version(stream: string): Promise<number> {
-      return scriptNumber(await run("version", STREAM_VERSION, [locateStream(prefix, stream).events], []));
+      assertStream(stream);
+      return scriptNumber(await run({ operation: "version", script: STREAM_VERSION, keys: [locateStream(prefix, stream).events], args: [] }));
     },
 
     async saveSnapshot(stream: string, snapshot: StoredSnapshot): Promise<boolean> {
+      assertStream(stream);
       if (!Number.isSafeInteger(snapshot.version) || snapshot.version < 0) {
         throw new RangeError(`Snapshot version must be a whole number of at least 0, got ${snapshot.version}`);
       }
+      const where = locateStream(prefix, stream);
       const args = [String(snapshot.version), toBase64(snapshot.data)];
-      return scriptNumber(await run("saveSnapshot", SAVE_SNAPSHOT, [locateStream(prefix, stream).snapshot], args)) === 1;
+      const [saved] = scriptArray(await run({ operation: "saveSnapshot", script: SAVE_SNAPSHOT, keys: [where.snapshot], args, receiptSlot: where.slot }));
+      return scriptNumber(saved) === 1;
     },
 
     async loadSnapshot(stream: string): Promise<StoredSnapshot | null> {
-      const reply = await run("loadSnapshot", LOAD_SNAPSHOT, [locateStream(prefix, stream).snapshot], []);
+      assertStream(stream);
+      const reply = await run({ operation: "loadSnapshot", script: LOAD_SNAPSHOT, keys: [locateStream(prefix, stream).snapshot], args: [] });
       if (reply === null || reply === undefined) return null;
       const [version, data] = scriptArray(reply);
       return { version: scriptNumber(version), data: fromBase64(scriptString(data)) };

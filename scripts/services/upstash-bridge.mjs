@@ -10,7 +10,9 @@
 //   Upstash-Encoding: base64 -> every bulk string in the result is base64, nested ones too
 //
 // Environment: UPSTASH_BRIDGE_TOKEN (required), UPSTASH_BRIDGE_PORT (8079),
-// UPSTASH_BRIDGE_HOST (127.0.0.1), REDIS_URL (redis://127.0.0.1:16379).
+// UPSTASH_BRIDGE_HOST (127.0.0.1), REDIS_URL (redis://127.0.0.1:16379),
+// UPSTASH_BRIDGE_MAX_REQUEST_BYTES (10000000: Upstash's 10 MB cap on Free and Pay-as-you-go
+// databases; a larger body is answered 400 "ERR max request size exceeded", as Upstash does).
 // A replies-only client is written here on purpose: libraries such as ioredis turn some replies
 // (HGETALL) into objects, which would break the wire format.
 
@@ -22,7 +24,7 @@ const TOKEN = process.env.UPSTASH_BRIDGE_TOKEN ?? "";
 const PORT = Number(process.env.UPSTASH_BRIDGE_PORT ?? 8079);
 const HOST = process.env.UPSTASH_BRIDGE_HOST ?? "127.0.0.1";
 const REDIS = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:16379");
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const MAX_BODY_BYTES = Number(process.env.UPSTASH_BRIDGE_MAX_REQUEST_BYTES ?? 10_000_000);
 const MAX_IDLE_DEDICATED = 8;
 
 if (!TOKEN) {
@@ -192,20 +194,22 @@ function authorized(header) {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/** A request body over MAX_BODY_BYTES: read to the end (so the client gets the answer) but not kept. */
+class TooLarge {}
+
 function readBody(request) {
   return new Promise((resolve, reject) => {
-    const chunks = [];
+    let chunks = [];
     let size = 0;
     request.on("data", (chunk) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new RangeError("ERR request body too large"));
-        request.destroy();
+        chunks = null;
         return;
       }
-      chunks.push(chunk);
+      chunks?.push(chunk);
     });
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("end", () => resolve(chunks === null ? new TooLarge() : Buffer.concat(chunks).toString("utf8")));
     request.on("error", reject);
   });
 }
@@ -247,7 +251,12 @@ const server = createServer(async (request, response) => {
     const base64 = String(request.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
     let body;
     try {
-      body = JSON.parse(await readBody(request));
+      const text = await readBody(request);
+      if (text instanceof TooLarge) {
+        reply(response, 400, { error: "ERR max request size exceeded" });
+        return;
+      }
+      body = JSON.parse(text);
     } catch (error) {
       reply(response, 400, { error: `ERR failed to parse the request body: ${error.message}` });
       return;

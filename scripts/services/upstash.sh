@@ -53,10 +53,18 @@ start() {
   mkdir -p "$SERVICE_DIR"
   exec 9>"$SERVICE_DIR/start.lock"
   flock 9
+  # A bridge started from an older upstash-bridge.mjs is restarted, so its behaviour (such as
+  # the request size cap) is always the checked-in one.
+  local bridge_sha
+  bridge_sha="$(sha256sum <"$ROOT/scripts/services/upstash-bridge.mjs")"
   if service_running && ready; then
-    write_env
-    echo "upstash: bridge already running on $HOST:$PORT (pid $(cat "$PIDFILE"))"
-    return 0
+    if [ "$(cat "$SERVICE_DIR/bridge.sha" 2>/dev/null)" = "$bridge_sha" ]; then
+      write_env
+      echo "upstash: bridge already running on $HOST:$PORT (pid $(cat "$PIDFILE"))"
+      return 0
+    fi
+    echo "upstash: upstash-bridge.mjs changed; restarting the bridge"
+    service_stop 5
   fi
   # Expanded before the background job starts, so the probe and the bridge agree on the token.
   local bridge_token redis
@@ -65,6 +73,7 @@ start() {
   UPSTASH_BRIDGE_TOKEN="$bridge_token" UPSTASH_BRIDGE_PORT="$PORT" UPSTASH_BRIDGE_HOST="$HOST" \
     REDIS_URL="$redis" nohup node "$ROOT/scripts/services/upstash-bridge.mjs" >"$LOG" 2>&1 9>&- &
   echo $! >"$PIDFILE"
+  echo "$bridge_sha" >"$SERVICE_DIR/bridge.sha"
   service_wait_ready 30
   write_env
 }

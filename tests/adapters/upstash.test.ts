@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { Redis } from "@upstash/redis";
 import { upstashEventStore, upstashStorage } from "../../adapters/upstash/mod.ts";
+import { loadSdk } from "../../adapters/upstash/_client.ts";
 import { runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { isQuarkError } from "../../src/errors.ts";
 
@@ -27,6 +28,75 @@ async function countRequests<T>(marker: string, body: () => Promise<T>): Promise
     globalThis.fetch = original;
   }
 }
+
+/**
+ * Runs `body` with a fetch that delivers the first request mentioning `marker` to the real
+ * bridge, so Redis runs it, and then drops the reply, as a connection cut after the request
+ * would. `meanwhile` runs before the SDK's retry resends the same request.
+ */
+async function withLostReply<T>(marker: string, body: () => Promise<T>, meanwhile?: () => Promise<unknown>): Promise<T> {
+  const original = globalThis.fetch;
+  let dropped = false;
+  globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    if (!dropped && typeof init?.body === "string" && init.body.includes(marker)) {
+      const response = await original(input, init);
+      const text = await response.text();
+      // A NOSCRIPT answer ran nothing (an earlier test flushed the script cache): pass it on.
+      if (text.includes("NOSCRIPT")) return new Response(text, { status: response.status, headers: response.headers });
+      dropped = true;
+      await meanwhile?.();
+      throw new TypeError("fetch failed", { cause: new Error("other side closed") });
+    }
+    return original(input, init);
+  }) as typeof fetch;
+  try {
+    const result = await body();
+    assert.ok(dropped, `a request mentioning ${marker} was sent and its reply dropped`);
+    return result;
+  } finally {
+    globalThis.fetch = original;
+  }
+}
+
+/** Every message and stack along an error's cause chain, for checking what errors carry. */
+function causeChainText(error: unknown): string {
+  const parts: string[] = [];
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
+    parts.push(current instanceof Error ? `${current.message}\n${current.stack ?? ""}` : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join("\n");
+}
+
+test("upstash: a missing SDK package is a ConfigurationError naming the install command", async () => {
+  await assert.rejects(loadSdk(() => import("quark-no-such-sdk" as string)), (error: Error & { code?: string }) => {
+    assert.equal(error.code, "CONFIGURATION");
+    assert.match(error.message, /npm install @upstash\/redis/);
+    return true;
+  });
+});
+
+test("upstash: a dead endpoint names the endpoint and the root cause, and retry: false sends once", async () => {
+  let requests = 0;
+  const original = globalThis.fetch;
+  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+    if (String(input).startsWith("http://127.0.0.1:2")) requests++;
+    return original(input, init);
+  }) as typeof fetch;
+  try {
+    const storage = upstashStorage({ url: "http://127.0.0.1:2", token: "x", retry: false });
+    await assert.rejects(storage.read({ actorType: "dead", actorId: "1", stateName: "s" }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, "STORAGE_UNAVAILABLE");
+      assert.match(error.message, /during read\b/);
+      assert.match(error.message, /http:\/\/127\.0\.0\.1:2\b/, "names the endpoint");
+      assert.match(error.message, /ECONNREFUSED|refused|connect/i, `names the root cause: ${error.message}`);
+      return true;
+    });
+    assert.equal(requests, 1, "retry: false sends the request once");
+  } finally {
+    globalThis.fetch = original;
+  }
+});
 
 if (!url || !token) {
   const reason = "UPSTASH_REDIS_REST_URL is not set (start it with scripts/services/upstash.sh start)";
@@ -102,6 +172,198 @@ if (!url || !token) {
     }
     const slots = new Set(names.map((name) => name.slice(name.indexOf("{"), name.indexOf("}") + 1)));
     assert.equal(slots.size, ids.length, "one hash tag per actor, shared by its states");
+  });
+
+  test("upstash: lone surrogates and NUL are refused by every operation, so \\uD800 never reads the \\uFFFD row", async () => {
+    const storage = upstashStorage(connection);
+    const events = upstashEventStore(connection);
+    const actorType = unique("surrogate");
+    await storage.write({ key: { actorType, actorId: "\uFFFD", stateName: "s" }, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+    for (const actorId of ["\uD800", "\uDC00", "a\u0000b"]) {
+      const key = { actorType, actorId, stateName: "s" };
+      await assert.rejects(storage.read(key), (error) => isQuarkError(error, "INVALID_KEY"), `read of ${JSON.stringify(actorId)}`);
+      await assert.rejects(storage.delete({ key, lastWriteWins: true }), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(storage.delete({ key, expectedEtag: null }), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(storage.list({ actorType, actorIdPrefix: actorId }), (error) => isQuarkError(error, "INVALID_KEY"));
+    }
+    await assert.rejects(storage.list({ actorType: `${actorType}\uD800` }), (error) => isQuarkError(error, "INVALID_KEY"));
+    assert.deepEqual((await storage.read({ actorType, actorId: "\uFFFD", stateName: "s" }))?.value, bytes(1));
+
+    const stream = unique("surrogate");
+    await events.append(`${stream}\uFFFD`, [{ type: "A", data: bytes(1) }], "no_stream");
+    for (const bad of [`${stream}\uD800`, `${stream}\uDC00`, `${stream}\u0000`]) {
+      const invalid = (error: unknown) => isQuarkError(error, "INVALID_KEY");
+      await assert.rejects(events.append(bad, [{ type: "A", data: bytes(2) }], "any"), invalid);
+      await assert.rejects(events.version(bad), invalid);
+      await assert.rejects(events.saveSnapshot(bad, { version: 1, data: bytes(1) }), invalid);
+      await assert.rejects(events.loadSnapshot(bad), invalid);
+      await assert.rejects(async () => {
+        for await (const _ of events.read(bad)) break;
+      }, invalid);
+    }
+    assert.equal(await events.version(`${stream}\uFFFD`), 1, "the U+FFFD stream keeps its one event");
+  });
+
+  test("upstash: keys and streams over maxKeyBytes are refused before anything is sent", async () => {
+    const storage = upstashStorage(connection);
+    const events = upstashEventStore(connection);
+    const max = storage.capabilities.maxKeyBytes;
+    assert.equal(max, 10 * 1024, "a key that stays under Upstash's 32 KB key limit even when every character is an escaped brace");
+    const actorType = unique("long");
+    const key = { actorType, actorId: "é".repeat(max! / 2), stateName: "s" };
+    const stream = "é".repeat(max! / 2 + 1);
+    const { requests } = await countRequests("éé", async () => {
+      await assert.rejects(storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null }), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(storage.read(key), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(events.append(stream, [{ type: "A", data: bytes(1) }], "any"), (error) => isQuarkError(error, "INVALID_KEY"));
+      await assert.rejects(events.version(stream), (error) => isQuarkError(error, "INVALID_KEY"));
+    });
+    assert.equal(requests, 0);
+  });
+
+  test("upstash: a resent append or snapshot returns the first outcome and applies once", async () => {
+    // A client the user built, with the SDK's default retries (5, with backoff).
+    const events = upstashEventStore({ client: new Redis({ url, token, enableTelemetry: false }) });
+    const stream = unique("resend");
+    const one = [{ type: "A", data: bytes(1) }];
+    assert.deepEqual(await withLostReply(stream, () => events.append(stream, one, "no_stream")), { nextVersion: 1 });
+    assert.deepEqual(await withLostReply(stream, () => events.append(stream, one, 1)), { nextVersion: 2 }, "no false conflict");
+    assert.deepEqual(await withLostReply(stream, () => events.append(stream, one, "any")), { nextVersion: 3 });
+    assert.equal(await events.version(stream), 3, "each append applied once");
+    assert.equal(await withLostReply(stream, () => events.saveSnapshot(stream, { version: 3, data: bytes(3) })), true, "the snapshot was saved");
+    assert.equal((await events.loadSnapshot(stream))?.version, 3);
+  });
+
+  test("upstash: a resent write, delete or transaction returns the first outcome and never applies twice", async () => {
+    const storage = upstashStorage(connection);
+    const other = upstashStorage(connection);
+    const actorType = unique("resend");
+    const key = { actorType, actorId: "1", stateName: "s" };
+    const created = await withLostReply(actorType, () => storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null }));
+    assert.equal(created.revision, 1);
+
+    // Another writer lands between the lost reply and the resend: the write still succeeded.
+    const update = { key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: created.etag };
+    const later = crypto.randomUUID();
+    const updated = await withLostReply(actorType, () => storage.write(update), () => other.write({ key, value: bytes(3), etag: later, expectedEtag: update.etag }));
+    assert.deepEqual(updated, { etag: update.etag, revision: 2 }, "no false conflict");
+
+    // A last-write-wins write is not applied a second time over the later writer.
+    const lww = { key, value: bytes(4), etag: crypto.randomUUID(), lastWriteWins: true as const };
+    const latest = crypto.randomUUID();
+    await withLostReply(actorType, () => storage.write(lww), () => other.write({ key, value: bytes(5), etag: latest, expectedEtag: lww.etag }));
+    assert.equal((await storage.read(key))?.etag, latest, "the resent write did not overwrite the later one");
+
+    assert.equal(await withLostReply(actorType, () => storage.delete({ key, expectedEtag: latest })), true, "a resent delete reports it deleted");
+    await storage.write({ key, value: bytes(6), etag: crypto.randomUUID(), expectedEtag: null });
+    assert.equal(await withLostReply(actorType, () => storage.delete({ key, lastWriteWins: true })), true);
+    assert.equal(await storage.read(key), null);
+
+    const a = { actorType, actorId: "2", stateName: "a" };
+    const b = { actorType, actorId: "3", stateName: "b" };
+    const first = await storage.write({ key: a, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+    const batch = [
+      { kind: "write" as const, key: a, value: bytes(7), etag: crypto.randomUUID(), expectedEtag: first.etag },
+      { kind: "write" as const, key: b, value: bytes(8), etag: crypto.randomUUID(), expectedEtag: null },
+    ];
+    const results = await withLostReply(actorType, () => storage.transact(batch), () =>
+      other.write({ key: a, value: bytes(9), etag: crypto.randomUUID(), expectedEtag: batch[0]!.etag }));
+    assert.deepEqual(results, [{ etag: batch[0]!.etag, revision: 2 }, { etag: batch[1]!.etag, revision: 1 }]);
+    assert.deepEqual((await storage.read(a))?.value, bytes(9), "the later writer's value stays");
+  });
+
+  test("upstash: failing writes keep no value or etag in their errors", async () => {
+    const etag = crypto.randomUUID();
+    const value = crypto.getRandomValues(new Uint8Array(48));
+    const base64 = btoa(String.fromCharCode(...value));
+    const key = { actorType: unique("leak"), actorId: "1", stateName: "s" };
+    // A whole request refused (wrong token), and a command refused inside a request.
+    const wrongToken = upstashStorage({ url, token: "wrong", retry: false });
+    const error1 = await wrongToken.write({ key, value, etag, expectedEtag: null }).then(() => undefined, (error) => error);
+    assert.ok(error1 instanceof Error);
+    await raw().set(`quark:s:{${key.actorType}/1}/s`, "not a hash");
+    const unpipelined = upstashStorage({ client: new Redis({ url, token, enableTelemetry: false, enableAutoPipelining: false }) });
+    const error2 = await unpipelined.write({ key, value, etag, expectedEtag: null }).then(() => undefined, (error) => error);
+    assert.ok(isQuarkError(error2, "CORRUPT_DATA"));
+    for (const error of [error1, error2]) {
+      const text = causeChainText(error);
+      assert.ok(!text.includes(base64), "no base64 value anywhere in the cause chain");
+      assert.ok(!text.includes(etag), "no etag anywhere in the cause chain");
+    }
+  });
+
+  test("upstash: a wrong token is a ConfigurationError naming the endpoint", async () => {
+    const storage = upstashStorage({ url, token: "wrong", retry: false });
+    await assert.rejects(storage.read({ actorType: "t", actorId: "1", stateName: "s" }), (error: Error) => {
+      assert.ok(isQuarkError(error, "CONFIGURATION"), error.message);
+      assert.ok(error.message.includes(url), error.message);
+      return true;
+    });
+  });
+
+  test("upstash: transactions and requests over the size limits are refused before anything is sent", async () => {
+    const storage = upstashStorage(connection);
+    const limit = storage.capabilities.maxTransactionBytes;
+    assert.equal(typeof limit, "number");
+    const actorType = unique("big-transact");
+    const value = new Uint8Array(storage.capabilities.maxValueBytes).fill(1);
+    const operations = Array.from({ length: Math.floor(limit! / value.length) + 1 }, (_, index) =>
+      ({ kind: "write" as const, key: { actorType, actorId: "1", stateName: `v${index}` }, value, etag: crypto.randomUUID(), expectedEtag: null }));
+    const { requests } = await countRequests(actorType, async () => {
+      await assert.rejects(storage.transact(operations), (error) => isQuarkError(error, "CAPABILITY"));
+    });
+    assert.equal(requests, 0, "nothing sent");
+    // An event batch too large for one request is refused up front too.
+    const events = upstashEventStore(connection);
+    const stream = unique("big-append");
+    const big = Array.from({ length: 3 }, () => ({ type: "E", data: new Uint8Array(3_000_000) }));
+    const appended = await countRequests(stream, async () => {
+      await assert.rejects(events.append(stream, big, "any"), (error) => isQuarkError(error, "VALUE_TOO_LARGE"));
+    });
+    assert.equal(appended.requests, 0, "nothing sent");
+  });
+
+  test("upstash: permanent input errors are InvalidInputError, and a refused TTL changes nothing", async () => {
+    const storage = upstashStorage(connection);
+    const key = { actorType: unique("input"), actorId: "1", stateName: "s" };
+    await storage.write({ key, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null });
+    const stored = await storage.read(key);
+    await assert.rejects(
+      storage.write({ key, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: stored!.etag, ttlMs: 1e20 }),
+      (error) => isQuarkError(error, "INVALID_INPUT"),
+    );
+    assert.deepEqual(await storage.read(key), stored, "the refused write changed nothing");
+    // A storage told the server takes bigger requests than it does: the server's refusal is permanent.
+    const misconfigured = upstashStorage({ ...connection, maxValueBytes: 12_000_000, maxRequestBytes: 100_000_000, retry: false } as never);
+    await assert.rejects(
+      (misconfigured as typeof storage).write({ key: { ...key, actorId: "2" }, value: new Uint8Array(11_000_000), etag: crypto.randomUUID(), expectedEtag: null }),
+      (error: Error) => {
+        assert.ok(isQuarkError(error, "INVALID_INPUT"), error.message);
+        assert.match(error.message, /max request size/);
+        return true;
+      },
+    );
+  });
+
+  test("upstash: expiry is judged by the server's clock, not the client's", async () => {
+    const realNow = Date.now;
+    const storage = upstashStorage(connection);
+    const actorType = unique("clock");
+    try {
+      Date.now = () => realNow() + 3_600_000;
+      const ahead = { actorType, actorId: "ahead", stateName: "s" };
+      await storage.write({ key: ahead, value: bytes(1), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 60_000 });
+      const stored = await storage.read(ahead);
+      assert.deepEqual(stored?.value, bytes(1));
+      assert.ok(Math.abs(stored!.expiresAt! - (realNow() + 60_000)) < 5_000, "expiresAt is the server's time + 60 s");
+      Date.now = () => realNow() - 3_600_000;
+      const behind = { actorType, actorId: "behind", stateName: "s" };
+      await storage.write({ key: behind, value: bytes(2), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 300 });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(await storage.read(behind), null);
+    } finally {
+      Date.now = realNow;
+    }
   });
 
   test("upstash: key prefixes are validated", () => {
@@ -189,14 +451,6 @@ if (!url || !token) {
     const events = upstashEventStore(dead);
     await assert.rejects(events.append("s", [{ type: "t", data: bytes() }], "any"), unavailable);
     await assert.rejects(events.version("s"), unavailable);
-  });
-
-  test("upstash: a wrong token gives StorageUnavailableError", async () => {
-    const storage = upstashStorage({ url, token: "wrong", retry: false });
-    await assert.rejects(
-      storage.read({ actorType: "t", actorId: "1", stateName: "s" }),
-      (error) => isQuarkError(error, "STORAGE_UNAVAILABLE"),
-    );
   });
 
   test("upstash bridge: serves the REST protocol the SDK expects", async () => {
