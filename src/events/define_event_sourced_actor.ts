@@ -299,9 +299,11 @@ export function defineEventSourcedActor<
           return result;
         } catch (error) {
           draft.discard();
-          if (!retry || !isRetryableConflict(error) || attempt >= retry.maxAttempts) throw error;
-          // Re-running a command that already appended events would append them twice.
+          if (!isRetryableConflict(error)) throw error;
+          // A command that already appended events must neither read as "nothing happened"
+          // nor be re-run, which would append them twice.
           if (draft.commits > 0) throw new TurnPartiallyCommittedError(actorType, context.actorId, ["events"], error);
+          if (!retry || attempt >= retry.maxAttempts) throw error;
           await backoff(attempt, retry);
         }
       }

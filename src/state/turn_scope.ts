@@ -30,16 +30,18 @@ export function isRetryableConflict(error: unknown): boolean {
 }
 
 /**
- * Decides what a conflict becomes under a policy, and returns the error to throw. Under
- * `retry`, the turn is re-run only while it has committed nothing: re-running a turn that
- * already committed a write would apply that write twice, so that turn fails with
- * `TurnPartiallyCommittedError`, which names what did take effect.
+ * Decides what a conflict becomes under a policy, and returns the error to throw. A conflict
+ * in a turn that has already committed a write fails the turn with
+ * `TurnPartiallyCommittedError`, which names what did take effect, under every policy: the
+ * caller must not read it as "nothing happened", and `retry` must not re-run it (that would
+ * apply the committed write twice). Before any commit, `retry` asks for a re-run.
  */
 // deno-lint-ignore no-explicit-any
 export function resolveConflict(scope: TurnScope, error: unknown, policy: ConflictPolicy<any>): unknown {
-  const options = retryOptionsOf(policy);
-  if (!options || !isRetryableConflict(error)) return error;
+  if (!isRetryableConflict(error)) return error;
+  // Whatever the policy, a conflict after a commit must not read as "nothing happened".
   if (scope.committed.length > 0) return new TurnPartiallyCommittedError(scope.actorType, scope.actorId, [...scope.committed], error);
-  scope.retryRequest = { error, options };
+  const options = retryOptionsOf(policy);
+  if (options) scope.retryRequest = { error, options };
   return error;
 }
