@@ -73,7 +73,7 @@ export {
 } from "./src/storage/migration.ts";
 export { memoryEventStore } from "./src/events/memory.ts";
 export { assertExpectedVersion, assertNewEvents } from "./src/events/guards.ts";
-export { serialize, deserialize } from "./src/codec/serializer.ts";
+export { serialize, deserialize, DEFAULT_MAX_DECODED_BYTES, type DecodeLimits } from "./src/codec/serializer.ts";
 export { createCodec, type Codec, type CodecOptions, type DecodedValue } from "./src/codec/codec.ts";
 export type { EncryptionOptions } from "./src/codec/encryption.ts";
 export { defineState, type StateDefinition, type StateOptions, type StateValue, type Upcasters } from "./src/state/define_state.ts";

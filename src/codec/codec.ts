@@ -1,7 +1,8 @@
-import { deserialize, serialize } from "./serializer.ts";
+import { assertDecodable, type DecodeLimits, deserialize, resolveDecodeLimits, serializeToString } from "./serializer.ts";
 import { gunzip, gzip } from "./compression.ts";
 import { createKeyring, ENCRYPTION_IV_BYTES, type EncryptionOptions } from "./encryption.ts";
-import { CorruptDataError } from "../errors.ts";
+import { assertValidKeyPart } from "../storage/keys.ts";
+import { CorruptDataError, DecodeLimitError, DecryptionError } from "../errors.ts";
 
 /**
  * Options for {@linkcode createCodec}.
@@ -25,6 +26,12 @@ export interface CodecOptions {
   readonly compression?: boolean | { readonly minBytes: number };
   /** Encrypt values with AES-GCM. */
   readonly encryption?: EncryptionOptions;
+  /**
+   * Bounds on decoding: the serialized size after decompression (default 16 MiB) and the
+   * number of values once shared references are expanded. Past them decoding stops with
+   * `DecodeLimitError`; encoding checks the same bounds, so nothing unreadable is written.
+   */
+  readonly limits?: DecodeLimits;
 }
 
 /**
@@ -70,12 +77,24 @@ export interface Codec {
    *
    * @param value The value to store.
    * @param schemaVersion The schema version to record in the envelope.
-   * @param context What the bytes belong to (an encoded key or a stream); encryption binds
-   *   the ciphertext to it, so bytes copied to another key fail to decrypt.
+   * @param binding What the bytes belong to: any well-formed string, such as an encoded state
+   *   key, or a stream and position. Encryption binds the ciphertext to it, so bytes copied
+   *   anywhere else fail to decrypt. It also names the value in a `SerializationError`.
+   * @throws {SerializationError} When the value holds a function, class instance, symbol or
+   *   another part that cannot be stored; it names the binding and the path.
+   * @throws {DecodeLimitError} When the serialized value passes the codec's decode limits, so
+   *   it could not be read back.
    */
-  encode(value: unknown, schemaVersion: number, context: string): Promise<Uint8Array>;
-  /** Reverses `encode`; `context` must match. */
-  decode(bytes: Uint8Array, context: string): Promise<DecodedValue>;
+  encode(value: unknown, schemaVersion: number, binding: string): Promise<Uint8Array>;
+  /**
+   * Reverses `encode`; `binding` must match.
+   *
+   * @throws {DecryptionError} When encryption is configured and the value is plaintext (unless
+   *   `allowPlaintext`), names an unknown key, or fails authentication.
+   * @throws {DecodeLimitError} When the value would decode past the codec's limits.
+   * @throws {CorruptDataError} When the bytes are not a value this codec wrote.
+   */
+  decode(bytes: Uint8Array, binding: string): Promise<DecodedValue>;
 }
 
 // Envelope: magic "Q", format 1, flags, schema version (u32 BE), then either the payload or,
@@ -84,7 +103,10 @@ const MAGIC = 0x51;
 const FORMAT = 1;
 const COMPRESSED = 1;
 const ENCRYPTED = 2;
+const KNOWN_FLAGS = COMPRESSED | ENCRYPTED;
 const HEADER_BYTES = 7;
+// Key id length and id, IV and AES-GCM tag: the most encryption adds to a payload.
+const MAX_ENVELOPE_OVERHEAD = HEADER_BYTES + 1 + 255 + ENCRYPTION_IV_BYTES + 16;
 const DEFAULT_MIN_COMPRESS_BYTES = 1024;
 const encoder = new TextEncoder();
 
@@ -129,18 +151,41 @@ function header(flags: number, schemaVersion: number): Uint8Array {
  */
 export function createCodec(options: CodecOptions = {}): Codec {
   const keyring = options.encryption ? createKeyring(options.encryption) : undefined;
+  const allowPlaintext = options.encryption?.allowPlaintext === true;
+  const limits = resolveDecodeLimits(options.limits);
   const minCompressBytes = options.compression === undefined || options.compression === false
     ? Infinity
     : options.compression === true
     ? DEFAULT_MIN_COMPRESS_BYTES
     : options.compression.minBytes;
 
+  // A lone surrogate would become U+FFFD in UTF-8, so two bindings could share associated
+  // data; assertValidKeyPart refuses such bindings before they get here.
+  function associatedData(prefix: Uint8Array, binding: string): Uint8Array {
+    return concat(prefix, encoder.encode(binding));
+  }
+
+  function serializeWithinLimits(value: unknown, binding: string): Uint8Array {
+    const text = serializeToString(value, binding);
+    const payload = encoder.encode(text);
+    try {
+      assertDecodable(text, payload.byteLength, limits);
+    } catch (error) {
+      if (error instanceof DecodeLimitError) {
+        error.message = `Value for ${JSON.stringify(binding)} cannot be stored: ${error.message.replace(/^Stored value refused: its /, "its ")}, so it could not be read back`;
+      }
+      throw error;
+    }
+    return payload;
+  }
+
   return {
-    async encode(value, schemaVersion, context) {
+    async encode(value, schemaVersion, binding) {
+      assertValidKeyPart("binding", binding);
       if (!Number.isInteger(schemaVersion) || schemaVersion < 0 || schemaVersion > 0xffffffff) {
         throw new RangeError(`Schema version must be a whole number from 0 to 2^32-1, got ${schemaVersion}`);
       }
-      let payload = serialize(value);
+      let payload = serializeWithinLimits(value, binding);
       let flags = 0;
       if (payload.length >= minCompressBytes) {
         const compressed = await gzip(payload);
@@ -153,13 +198,17 @@ export function createCodec(options: CodecOptions = {}): Codec {
       flags |= ENCRYPTED;
       const keyId = encoder.encode(keyring.currentKeyId);
       const prefix = concat(header(flags, schemaVersion), Uint8Array.of(keyId.length), keyId);
-      const { iv, cipher } = await keyring.encrypt(payload, concat(prefix, encoder.encode(context)));
+      const { iv, cipher } = await keyring.encrypt(payload, associatedData(prefix, binding));
       return concat(prefix, iv, cipher);
     },
-    async decode(bytes, context) {
+    async decode(bytes, binding) {
+      assertValidKeyPart("binding", binding);
       if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC) throw new CorruptDataError("Stored value is not a Quark envelope");
       if (bytes[1] !== FORMAT) throw new CorruptDataError(`Stored value uses unknown envelope format ${bytes[1]}`);
       const flags = bytes[2]!;
+      if ((flags & ~KNOWN_FLAGS) !== 0) throw new CorruptDataError(`Stored value has unknown envelope flags ${flags}`);
+      // Compression is used only when it shrinks, so no stored value this codec could read is larger.
+      if (bytes.length > limits.maxBytes + MAX_ENVELOPE_OVERHEAD) throw new DecodeLimitError("stored size in bytes", limits.maxBytes + MAX_ENVELOPE_OVERHEAD);
       const schemaVersion = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(3);
       let payload = bytes.subarray(HEADER_BYTES);
       if (flags & ENCRYPTED) {
@@ -170,10 +219,15 @@ export function createCodec(options: CodecOptions = {}): Codec {
         const keyId = new TextDecoder().decode(payload.subarray(1, 1 + keyIdLength));
         const iv = bytes.subarray(prefixLength, prefixLength + ENCRYPTION_IV_BYTES);
         const cipher = bytes.subarray(prefixLength + ENCRYPTION_IV_BYTES);
-        payload = await keyring.decrypt(keyId, iv, cipher, concat(bytes.subarray(0, prefixLength), encoder.encode(context)));
+        payload = await keyring.decrypt(keyId, iv, cipher, associatedData(bytes.subarray(0, prefixLength), binding));
+      } else if (keyring && !allowPlaintext) {
+        throw new DecryptionError(
+          `Stored value for ${JSON.stringify(binding)} is not encrypted, but encryption is configured: it was written without ` +
+            "encryption or planted by someone who can write to the backend (set encryption.allowPlaintext only while rolling encryption out)",
+        );
       }
-      if (flags & COMPRESSED) payload = await gunzip(payload);
-      return { value: deserialize(payload), schemaVersion };
+      if (flags & COMPRESSED) payload = await gunzip(payload, limits.maxBytes);
+      return { value: deserialize(payload, limits), schemaVersion };
     },
   };
 }

@@ -27,6 +27,13 @@ export interface EncryptionOptions {
   readonly keys: Readonly<Record<string, Uint8Array | CryptoKey>>;
   /** The id of the key that encrypts every new write. */
   readonly currentKeyId: string;
+  /**
+   * Accept values stored without encryption. Off by default: with keys configured, a
+   * plaintext value is refused with `DecryptionError`, so nobody who can write to the
+   * backend can plant a value that reads back as genuine. Turn it on only while rolling
+   * encryption out over existing data, and off again once every value has been re-saved.
+   */
+  readonly allowPlaintext?: boolean;
 }
 
 /** A ready keyring: encrypts with the current key, decrypts with whichever key a value names. */
@@ -40,19 +47,19 @@ const IV_BYTES = 12;
 
 /** Validates the options and imports raw keys once, lazily. */
 export function createKeyring(options: EncryptionOptions): Keyring {
-  if (!(options.currentKeyId in options.keys)) {
+  if (typeof options.keys !== "object" || options.keys === null) throw new ConfigurationError("Encryption needs an object of keys by id");
+  // Own properties only: an id such as "toString" must not find Object.prototype's method.
+  if (typeof options.currentKeyId !== "string" || !Object.hasOwn(options.keys, options.currentKeyId)) {
     throw new ConfigurationError(`Encryption key ${JSON.stringify(options.currentKeyId)} is current but not among the keys`);
   }
   for (const [id, key] of Object.entries(options.keys)) {
     if (new TextEncoder().encode(id).length > 255) throw new ConfigurationError("Encryption key ids must be at most 255 bytes");
-    if (key instanceof Uint8Array && ![16, 24, 32].includes(key.length)) {
-      throw new ConfigurationError(`Encryption key ${JSON.stringify(id)} must be 16, 24 or 32 bytes, got ${key.length}`);
-    }
+    assertUsableKey(id, key);
   }
   const imported = new Map<string, Promise<CryptoKey>>();
   function cryptoKey(id: string): Promise<CryptoKey> {
-    const source = options.keys[id];
-    if (source === undefined) throw new DecryptionError(`Value was encrypted with unknown key ${JSON.stringify(id)}`);
+    if (!Object.hasOwn(options.keys, id)) throw new DecryptionError(`Value was encrypted with unknown key ${JSON.stringify(id)}`);
+    const source = options.keys[id]!;
     let key = imported.get(id);
     if (!key) {
       key = source instanceof Uint8Array
@@ -92,3 +99,19 @@ export function createKeyring(options: EncryptionOptions): Keyring {
 }
 
 export const ENCRYPTION_IV_BYTES = IV_BYTES;
+
+function assertUsableKey(id: string, key: unknown): void {
+  if (key instanceof Uint8Array) {
+    if (![16, 24, 32].includes(key.length)) {
+      throw new ConfigurationError(`Encryption key ${JSON.stringify(id)} must be 16, 24 or 32 bytes, got ${key.length}`);
+    }
+    return;
+  }
+  const algorithm = (key as { algorithm?: { name?: unknown } } | null)?.algorithm?.name;
+  if (typeof CryptoKey !== "undefined" ? !(key instanceof CryptoKey) : typeof key !== "object" || key === null) {
+    throw new ConfigurationError(`Encryption key ${JSON.stringify(id)} must be a Uint8Array of raw key bytes or a CryptoKey`);
+  }
+  if (algorithm !== "AES-GCM") {
+    throw new ConfigurationError(`Encryption key ${JSON.stringify(id)} must be an AES-GCM key, got ${String(algorithm)}`);
+  }
+}

@@ -1,5 +1,6 @@
-import { parse, stringify } from "devalue";
-import { CorruptDataError } from "../errors.ts";
+import { stringify, unflatten } from "devalue";
+import { CorruptDataError, DecodeLimitError, SerializationError } from "../errors.ts";
+import { findUnserializable } from "./unserializable.ts";
 
 // devalue (by the Svelte team) already round-trips Date, Map, Set, BigInt, typed arrays,
 // undefined, -0 and NaN with pure JavaScript on every runtime, so it is used instead of a
@@ -8,12 +9,79 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
+ * Bounds on what decoding a stored value may cost. Every decode checks them, and every encode
+ * checks them too, so a value that could not be read back is never written.
+ *
+ * @example Tighter bounds for small states
+ * ```ts
+ * import { createCodec, isQuarkError, type DecodeLimits } from "@quark/persistence";
+ * const limits: DecodeLimits = { maxBytes: 64 * 1024, maxNodes: 10_000 };
+ * const codec = createCodec({ limits });
+ * try {
+ *   await codec.encode(Array.from({ length: 20_000 }, (_, index) => index), 1, "log/1/lines");
+ *   throw new Error("should have refused");
+ * } catch (error) {
+ *   if (!isQuarkError(error, "DECODE_LIMIT")) throw error;
+ * }
+ * ```
+ */
+export interface DecodeLimits {
+  /**
+   * The largest serialized value, in bytes, after decompression: a gzip bomb stops inflating
+   * here. Defaults to {@linkcode DEFAULT_MAX_DECODED_BYTES} (16 MiB, the memory storage's value
+   * limit); raise it only for a backend whose values are larger.
+   */
+  readonly maxBytes?: number;
+  /**
+   * The most values (objects, array slots, map entries, primitives) the decoded value may
+   * hold, counting a shared reference once per place it appears and a sparse array's every
+   * slot, since validation and copies walk them all. Defaults to half of `maxBytes`: as many
+   * as a value of `maxBytes` without shared references could hold.
+   */
+  readonly maxNodes?: number;
+}
+
+/**
+ * The default of {@linkcode DecodeLimits.maxBytes}: 16 MiB, the memory storage's value limit.
+ *
+ * @example Raising the bound for a backend with larger values
+ * ```ts
+ * import { createCodec, DEFAULT_MAX_DECODED_BYTES } from "@quark/persistence";
+ * const codec = createCodec({ limits: { maxBytes: 4 * DEFAULT_MAX_DECODED_BYTES } });
+ * const value = "x".repeat(DEFAULT_MAX_DECODED_BYTES + 1);
+ * if ((await codec.decode(await codec.encode(value, 1, "doc/1/body"), "doc/1/body")).value !== value) throw new Error("round trip failed");
+ * ```
+ */
+export const DEFAULT_MAX_DECODED_BYTES = 16 * 1024 * 1024;
+
+// Parsing a decimal BigInt costs more than linear time; no real value needs more digits.
+const MAX_BIGINT_DIGITS = 100_000;
+
+/** Resolved bounds, every field set. */
+export interface ResolvedDecodeLimits {
+  readonly maxBytes: number;
+  readonly maxNodes: number;
+}
+
+/** Fills in the defaults of {@linkcode DecodeLimits}, refusing nonsense. */
+export function resolveDecodeLimits(limits: DecodeLimits = {}): ResolvedDecodeLimits {
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_DECODED_BYTES;
+  const maxNodes = limits.maxNodes ?? Math.floor(maxBytes / 2);
+  for (const [name, value] of [["maxBytes", maxBytes], ["maxNodes", maxNodes]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`Decode limit ${name} must be a whole number of at least 1, got ${value}`);
+  }
+  return { maxBytes, maxNodes };
+}
+
+/**
  * Serializes a structured value to UTF-8 bytes.
  *
  * @param value A value made of plain objects, arrays, primitives, `Date`, `Map`, `Set`,
  *   `BigInt`, typed arrays and `undefined`.
+ * @param target What the value is, for error messages: a state, event or stream name.
  * @returns The bytes.
- * @throws {TypeError} When the value holds functions, symbols or class instances.
+ * @throws {SerializationError} When the value holds functions, symbols, class instances,
+ *   promises or objects with `__proto__` keys; it names `target` and the path to the part.
  *
  * @example Dates, sets, bigints and undefined survive a round trip
  * ```ts
@@ -24,21 +92,53 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  *   throw new Error("round trip failed");
  * }
  * ```
+ *
+ * @example The error names where the function is
+ * ```ts
+ * import { isQuarkError, serialize, type SerializationError } from "@quark/persistence";
+ * try {
+ *   serialize({ settings: { onChange: () => {} } }, "profile");
+ *   throw new Error("should have refused");
+ * } catch (error) {
+ *   if (!isQuarkError(error, "SERIALIZATION")) throw error;
+ *   if ((error as SerializationError).path.join(".") !== "settings.onChange") throw error;
+ * }
+ * ```
  */
-export function serialize(value: unknown): Uint8Array {
+export function serialize(value: unknown, target = "value"): Uint8Array {
+  return encoder.encode(serializeToString(value, target));
+}
+
+/** {@linkcode serialize} without the UTF-8 step. */
+export function serializeToString(value: unknown, target: string): string {
   try {
-    return encoder.encode(stringify(value));
+    return stringify(value);
   } catch (cause) {
-    throw new TypeError(`Value cannot be stored: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    let found: ReturnType<typeof findUnserializable>;
+    try {
+      found = findUnserializable(value);
+    } catch {
+      // A getter that throws while serializing throws again here; the cause says which.
+    }
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    const devaluePath = (cause as { path?: unknown })?.path;
+    throw new SerializationError(
+      target,
+      found?.path ?? (typeof devaluePath === "string" && devaluePath !== "" ? [devaluePath] : []),
+      found?.problem ?? detail,
+      { cause },
+    );
   }
 }
 
 /**
- * Reverses {@linkcode serialize}.
+ * Reverses {@linkcode serialize}, within bounds.
  *
  * @param bytes What `serialize` produced.
+ * @param limits Bounds on size and expanded node count; the defaults of {@linkcode DecodeLimits}.
  * @returns The value.
  * @throws {CorruptDataError} When the bytes are not a serialized value.
+ * @throws {DecodeLimitError} When the value would pass a bound.
  *
  * @example Reading a map back
  * ```ts
@@ -47,10 +147,111 @@ export function serialize(value: unknown): Uint8Array {
  * if (back.get(1) !== "one") throw new Error("round trip failed");
  * ```
  */
-export function deserialize(bytes: Uint8Array): unknown {
+export function deserialize(bytes: Uint8Array, limits?: DecodeLimits): unknown {
+  const bounds = resolveDecodeLimits(limits);
+  if (bytes.byteLength > bounds.maxBytes) throw new DecodeLimitError("serialized size in bytes", bounds.maxBytes);
+  let text: string;
   try {
-    return parse(decoder.decode(bytes));
+    text = decoder.decode(bytes);
   } catch (cause) {
     throw new CorruptDataError("Stored value is not valid serialized data", { cause });
+  }
+  const flat = assertDecodable(text, bytes.byteLength, bounds);
+  try {
+    return unflatten(flat as number | unknown[]);
+  } catch (cause) {
+    throw new CorruptDataError("Stored value is not valid serialized data", { cause });
+  }
+}
+
+/**
+ * Checks serialized text against the bounds without building the value.
+ *
+ * @returns The parsed flat form, for `unflatten`.
+ * @throws {DecodeLimitError} When the text is too long or expands to too many values.
+ * @throws {CorruptDataError} When the text is not JSON.
+ */
+export function assertDecodable(text: string, byteLength: number, bounds: ResolvedDecodeLimits): unknown {
+  if (byteLength > bounds.maxBytes) throw new DecodeLimitError("serialized size in bytes", bounds.maxBytes);
+  let flat: unknown;
+  try {
+    flat = JSON.parse(text);
+  } catch (cause) {
+    throw new CorruptDataError("Stored value is not valid serialized data", { cause });
+  }
+  assertWithinNodeLimit(flat, bounds.maxNodes);
+  return flat;
+}
+
+// devalue's flat form: the root is entry 0 (or a negative sentinel); an entry refers to
+// others by index, so one entry can be referenced from many places. The sizes below count
+// every place, which is what anything walking the decoded value pays.
+const SPARSE = -7;
+
+function referencesOf(entry: unknown): { refs: number[]; extra: number } {
+  if (entry === null || typeof entry !== "object") return { refs: [], extra: 0 };
+  if (!Array.isArray(entry)) return slots(Object.values(entry));
+  const [tag] = entry;
+  if (typeof tag === "string") {
+    if (tag === "BigInt" && typeof entry[1] === "string" && entry[1].length > MAX_BIGINT_DIGITS) {
+      throw new DecodeLimitError("BigInt length in digits", MAX_BIGINT_DIGITS);
+    }
+    if (tag === "Set" || tag === "Map" || tag === "null" || tag === "Object" || tag.endsWith("Array") || tag === "DataView") {
+      return { refs: entry.slice(1).filter(isReference), extra: 0 };
+    }
+    return { refs: [], extra: 0 };
+  }
+  if (tag === SPARSE) {
+    const length = typeof entry[1] === "number" ? entry[1] : 0;
+    return { refs: entry.slice(2).filter((_, index) => index % 2 === 1).filter(isReference), extra: length };
+  }
+  return slots(entry);
+}
+
+// Sentinels (undefined, NaN, holes) are slots too, just not references.
+function slots(values: readonly unknown[]): { refs: number[]; extra: number } {
+  const refs = values.filter(isReference);
+  return { refs, extra: values.length - refs.length };
+}
+
+function isReference(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
+}
+
+/**
+ * Counts the nodes of the expanded value, without expanding it: each entry's size is computed
+ * once (memoized) from its children's, iteratively so deep nesting cannot overflow the stack.
+ * A reference back to an entry still being counted is a cycle, counted once.
+ */
+function assertWithinNodeLimit(flat: unknown, maxNodes: number): void {
+  if (!Array.isArray(flat)) return;
+  const sizes = new Float64Array(flat.length);
+  const state = new Uint8Array(flat.length); // 0 new, 1 on the stack, 2 done
+  const stack: Array<{ index: number; refs: number[]; next: number; size: number }> = [];
+  const push = (index: number) => {
+    const { refs, extra } = referencesOf(flat[index]);
+    state[index] = 1;
+    stack.push({ index, refs, next: 0, size: 1 + extra });
+  };
+  const exceeded = () => new DecodeLimitError("number of values (counting each shared reference where it appears)", maxNodes);
+  push(0);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.next < frame.refs.length) {
+      const child = frame.refs[frame.next++]!;
+      if (child >= flat.length) continue; // devalue refuses it as invalid input
+      if (state[child] === 0) {
+        push(child);
+        frame.next--; // come back to add its size
+        continue;
+      }
+      frame.size += state[child] === 2 ? sizes[child]! : 1;
+      if (frame.size > maxNodes) throw exceeded();
+      continue;
+    }
+    if (frame.size > maxNodes) throw exceeded();
+    sizes[frame.index] = frame.size;
+    state[frame.index] = 2;
+    stack.pop();
   }
 }

@@ -120,14 +120,14 @@ export type StateValue<Definition> = Definition extends StateDefinition<infer T>
  * Defines a state: its name, schema, initial value and schema version. The value's type is
  * inferred from the schema, so handles need no casts.
  *
- * @param name The state's name within its actor.
- * @param options Schema, initial value, version, upcasters, storage, TTL and conflict policy.
- * @returns A {@linkcode StateDefinition}.
  * The initial value is checked here, once, so a definition that could never be saved fails
  * where it is written rather than on some later save: it must pass the schema (when the
  * schema validates synchronously, as valibot's sync schemas do; an async schema checks it on
  * the first save) and be serializable. An `initial` function is called once for this check.
  *
+ * @param name The state's name within its actor.
+ * @param options Schema, initial value, version, upcasters, storage, TTL and conflict policy.
+ * @returns A {@linkcode StateDefinition}.
  * @throws {TypeError} When the name is empty or the schema is not a Standard Schema.
  * @throws {RangeError} When the version is not a whole number of at least 1, or an upcaster is missing.
  * @throws {StateValidationError} When the initial value fails the schema; it names the state.

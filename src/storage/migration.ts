@@ -136,9 +136,19 @@ export interface ReadThroughOptions {
 /**
  * Lazy migration: reads from the new storage, and on a miss reads the old one and copies
  * the state across (create-only, same etag) before returning it, so each state moves the
- * first time it is used. Writes go to the new storage only; deletes remove the state from
- * both, so the old copy can never come back. `list` and `transact` come from the primary
- * and see only migrated states, so finish a migration with {@linkcode copyStates}.
+ * first time it is used. Writes go to the new storage, after the state has been brought
+ * across, so a create-only write sees a state that still lives only in the old storage and
+ * conflicts with it truthfully. `list` comes from the primary and sees only migrated states,
+ * so finish a migration with {@linkcode copyStates}.
+ *
+ * A deleted state never comes back. A delete (alone or inside `transact`) first brings the
+ * state across, then removes the old copy, and only then deletes the new one: once the new
+ * copy is gone, no old copy is left to read through. A read that fetched the old copy
+ * before a delete and copies it across after that delete has finished checks the old
+ * storage again, finds the copy gone, and removes what it copied (only if nobody wrote
+ * since), so it returns `null`. Between that read's copy and its check, other readers can
+ * briefly see the deleted value; no write based on it survives a conflict check, since the
+ * removal expects exactly the copied etag.
  *
  * @param options The new and old storages.
  * @returns A storage to hand to the actor system during the migration.
@@ -164,23 +174,48 @@ export function readThroughStorage(options: ReadThroughOptions): StateStorage {
     const old = await fallback.read(key);
     if (!old) return null;
     const outcome = await copyRecord(primary, key, old, Date.now());
-    return outcome === "expired" ? null : primary.read(key);
+    if (outcome === "expired") return null;
+    if (outcome === "copied" && !(await stillInFallback(key, old.etag))) {
+      // A delete ran between our read of the old copy and our copy: undo the copy.
+      try {
+        await primary.delete({ key, expectedEtag: old.etag });
+      } catch (error) {
+        if (!isQuarkError(error, "STATE_CONFLICT")) throw error;
+      }
+    }
+    return primary.read(key);
+  }
+
+  async function stillInFallback(key: StateKey, etag: string): Promise<boolean> {
+    return (await fallback.read(key))?.etag === etag;
+  }
+
+  // Brings the state across, then removes the old copy, so the primary holds the only one.
+  async function retireFallback(key: StateKey): Promise<void> {
+    await read(key);
+    await fallback.delete({ key, lastWriteWins: true });
   }
 
   return {
     name: `${primary.name} (reading through to ${fallback.name})`,
     capabilities: primary.capabilities,
     read,
-    write: (request) => primary.write(request),
+    async write(request) {
+      if (!request.lastWriteWins) await read(request.key);
+      return primary.write(request);
+    },
     async delete(request) {
-      // Bring the old copy across first, so the etag check sees it.
-      await read(request.key);
-      const deleted = await primary.delete(request);
-      await fallback.delete({ key: request.key, lastWriteWins: true });
-      return deleted;
+      await retireFallback(request.key);
+      return primary.delete(request);
     },
     list: (request) => primary.list(request),
-    transact: (operations) => primary.transact(operations),
+    async transact(operations) {
+      for (const operation of operations) {
+        if (operation.kind === "delete") await retireFallback(operation.key);
+        else if (!operation.lastWriteWins) await read(operation.key);
+      }
+      return primary.transact(operations);
+    },
     // The wrapped storages belong to the caller, who closes them.
     close: () => Promise.resolve(),
   };

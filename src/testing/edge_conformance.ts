@@ -5,6 +5,7 @@
 // group runs on nine backends in four runtimes.
 import type { EventStore, NewEvent, StoredEvent } from "../events/types.ts";
 import type { StateKey, StateStorage, TransactOperation, WriteRequest } from "../storage/types.ts";
+import { createCodec } from "../codec/codec.ts";
 import { encodeKey, streamNameOf } from "../storage/keys.ts";
 import { isQuarkError } from "../errors.ts";
 import { check, checkBytes, checkEqual, checkRejects, ConformanceFailure } from "./assert.ts";
@@ -349,6 +350,40 @@ export function registerStorageEdgeCases(add: AddCase<StateStorage>): void {
     checkEqual(await storage.read(operations[0]!.key), null, "nothing written by the refused transaction");
   });
 
+
+  edge("forged plaintext is refused by an encrypting codec, and kept intact", async (storage) => {
+    const key: StateKey = { actorType: uniqueName("edge-forged"), actorId: "1", stateName: "balance" };
+    const binding = encodeKey(key);
+    const forged = await createCodec().encode({ cents: 1_000_000 }, 1, binding);
+    await storage.write(create(key, forged));
+    const keys = { k1: crypto.getRandomValues(new Uint8Array(32)) };
+    const stored = await storage.read(key);
+    await checkRejects(() => createCodec({ encryption: { keys, currentKeyId: "k1" } }).decode(stored!.value, binding), "DECRYPTION", "plaintext read with encryption on");
+    const rollout = createCodec({ encryption: { keys, currentKeyId: "k1", allowPlaintext: true } });
+    checkEqual(((await rollout.decode(stored!.value, binding)).value as { cents: number }).cents, 1_000_000, "plaintext read while allowPlaintext is on");
+    checkBytes((await storage.read(key))?.value, forged, "the forged bytes stay as stored");
+  });
+
+  edge("decompression and serializer bombs give DecodeLimitError and stay intact", async (storage) => {
+    const actorType = uniqueName("edge-bomb");
+    const bombs: Array<{ name: string; bytes: Uint8Array }> = [
+      { name: "shared references", bytes: envelope(0, sharedReferenceBomb(10_000)) },
+      { name: "a sparse array of 2^32-1 slots", bytes: envelope(0, utf8.encode("[[-7,4294967295]]")) },
+      { name: "a 200,000-digit BigInt", bytes: envelope(0, utf8.encode(`[["BigInt","${"9".repeat(200_000)}"]]`)) },
+    ];
+    if (typeof CompressionStream === "function") {
+      bombs.push({ name: "gzip inflating to 8 MiB", bytes: envelope(1, await gzipOfString(8 * 1024 * 1024)) });
+    }
+    const codec = createCodec({ limits: { maxBytes: 1024 * 1024 } });
+    for (const [index, bomb] of bombs.entries()) {
+      if (bomb.bytes.byteLength > storage.capabilities.maxValueBytes) continue;
+      const key: StateKey = { actorType, actorId: String(index), stateName: "s" };
+      await storage.write(create(key, bomb.bytes));
+      const stored = await storage.read(key);
+      await checkRejects(() => codec.decode(stored!.value, encodeKey(key)), "DECODE_LIMIT", `decoding ${bomb.name}`);
+      checkBytes((await storage.read(key))?.value, bomb.bytes, `stored bytes of ${bomb.name}`);
+    }
+  });
 }
 
 function longId(storage: StateStorage, actorType: string): string {
@@ -356,6 +391,33 @@ function longId(storage: StateStorage, actorType: string): string {
   // The longest actor type the case builds is `${actorType}-type-${id}`: leave room for that.
   const budget = max === undefined ? 1200 : Math.min(1200, Math.floor(idBudget(`${actorType}-type-`, "s", max) / 2));
   return `long-${"\u00e9".repeat(Math.max(0, Math.floor((budget - 5) / 2)))}`;
+}
+
+/** A stored envelope by hand: magic "Q", format 1, flags, schema version 1, payload. */
+function envelope(flags: number, payload: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(7 + payload.byteLength);
+  bytes.set([0x51, 1, flags, 0, 0, 0, 1]);
+  bytes.set(payload, 7);
+  return bytes;
+}
+
+/** `width` references to an array of `width` references to one number: width² numbers from ~4·width bytes. */
+function sharedReferenceBomb(width: number): Uint8Array {
+  const row = (ref: number) => `[${Array.from({ length: width }, () => ref).join(",")}]`;
+  return utf8.encode(`[${row(1)},${row(2)},0]`);
+}
+
+/** Gzips a serialized string of `length` zeros without ever holding it whole. */
+async function gzipOfString(length: number): Promise<Uint8Array> {
+  const stream = new CompressionStream("gzip");
+  const writer = stream.writable.getWriter();
+  const compressed = new Response(stream.readable).arrayBuffer();
+  const chunk = new Uint8Array(1024 * 1024).fill(0x30);
+  await writer.write(utf8.encode("[\""));
+  for (let written = 0; written < length; written += chunk.byteLength) await writer.write(chunk);
+  await writer.write(utf8.encode("\"]"));
+  await writer.close();
+  return new Uint8Array(await compressed);
 }
 
 const encoder = new TextEncoder();

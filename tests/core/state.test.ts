@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
-import { createActorSystem, createCodec, defineActor, defineState, encodeKey, isQuarkError, memoryStorage, StateValidationError } from "../../mod.ts";
+import { createActorSystem, createCodec, defineActor, defineState, encodeKey, isQuarkError, memoryStorage, type SerializationError, type StandardSchemaV1, StateValidationError } from "../../mod.ts";
 
 const balance = defineState("balance", {
   schema: v.object({ cents: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
@@ -98,4 +98,54 @@ test("memory storage keeps bytes, not references", async () => {
   assert.equal(first?.value[0], 1, "mutating the written buffer changes nothing");
   first!.value[1] = 9;
   assert.equal((await storage.read(key))?.value[1], 2, "mutating a read buffer changes nothing");
+});
+
+test("defineState checks the initial value against the schema when the state is defined", () => {
+  const schema = v.object({ cents: v.pipe(v.number(), v.minValue(0)) });
+  assert.throws(() => defineState("balance", { schema, initial: { cents: -1 } }), (error) => {
+    assert.ok(error instanceof StateValidationError);
+    assert.equal(error.target, "balance");
+    assert.match(error.message, /initial value for "balance"/);
+    assert.match(error.message, /cents/);
+    return true;
+  });
+  assert.throws(() => defineState("balance", { schema, initial: () => ({ cents: -1 }) }), StateValidationError, "an initial function is checked too");
+  // An async schema cannot be checked synchronously; defining the state still works.
+  const asyncSchema = v.objectAsync({ cents: v.number() });
+  defineState("later", { schema: asyncSchema, initial: { cents: 0 } });
+});
+
+test("defineState refuses an initial value that cannot be stored, naming the state and path", () => {
+  const anything = { "~standard": { version: 1 as const, vendor: "test", validate: (value: unknown) => ({ value }) } };
+  assert.throws(() => defineState("prefs", { schema: anything, initial: { onChange: () => 1 } }), (error) => {
+    assert.ok(isQuarkError(error, "SERIALIZATION"));
+    assert.equal((error as SerializationError).target, "prefs");
+    assert.deepEqual((error as SerializationError).path, ["onChange"]);
+    assert.match((error as Error).message, /initial value/);
+    return true;
+  });
+});
+
+test("saving a value that cannot be stored fails with SerializationError naming the state and path", async () => {
+  const anything = { "~standard": { version: 1 as const, vendor: "test", validate: (value: unknown) => ({ value }) } };
+  const prefs = defineState("prefs", { schema: anything as StandardSchemaV1<unknown, Record<string, unknown>>, initial: {} });
+  const Profile = defineActor("profile", {
+    states: { prefs },
+    handlers: {
+      async set({ states }, value: Record<string, unknown>) {
+        states.prefs.value = value;
+        await states.prefs.save();
+      },
+    },
+  });
+  const storage = memoryStorage();
+  const system = createActorSystem({ storage });
+  await assert.rejects(system.actor(Profile, "p1").set({ theme: { apply: () => 1 } }), (error) => {
+    assert.ok(isQuarkError(error, "SERIALIZATION"), String(error));
+    assert.deepEqual((error as SerializationError).path, ["theme", "apply"]);
+    assert.match((error as Error).message, /prefs/);
+    return true;
+  });
+  assert.equal(await storage.read({ actorType: "profile", actorId: "p1", stateName: "prefs" }), null);
+  await system.shutdown();
 });
