@@ -6,7 +6,8 @@
 // QUARK_SERVICES=none skips starting services (their tests then skip, loudly, by name).
 // QUARK_RUNTIMES=node20,deno limits the runtimes. QUARK_KEEP_SERVICES=1 leaves them running.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { serviceEnv } from "./service-env.mjs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -124,24 +125,10 @@ function startServices() {
   return scripts.filter((path) => !running.has(path));
 }
 
-function serviceEnv() {
-  const env = { ...process.env };
-  const dir = join(root, ".services");
-  if (!existsSync(dir)) return env;
-  for (const service of readdirSync(dir)) {
-    const file = join(dir, service, "env");
-    if (!existsSync(file)) continue;
-    for (const line of readFileSync(file, "utf8").split("\n")) {
-      const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-      if (match) env[match[1]] = match[2];
-    }
-  }
-  return env;
-}
 
 const selected = (process.env.QUARK_RUNTIMES ?? "node20,node24,deno,bun").split(",");
 const started = startServices();
-const env = serviceEnv();
+const env = serviceEnv(root);
 const results = [];
 
 // The runtimes run side by side: most of their time is spent waiting on servers, and every
