@@ -3,6 +3,8 @@
 
 import { Buffer } from "node:buffer";
 import { ConfigurationError, InvalidInputError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
+import { attemptsOption } from "../_shared/attempts.ts";
+import { loadDriverPackage } from "../_shared/driver.ts";
 
 export const DRIVER_NAME = "cassandra";
 
@@ -179,14 +181,6 @@ export interface Settings {
   readonly endpoint: string;
 }
 
-/** A bound on attempts, validated. */
-export function attemptsOption(name: string, value: number | undefined, fallback: number): number {
-  const attempts = value ?? fallback;
-  if (!Number.isSafeInteger(attempts) || attempts < 1) {
-    throw new ConfigurationError(`${name} must be a whole number of at least 1, got ${attempts}`);
-  }
-  return attempts;
-}
 
 export function settingsOf(options: CassandraConnectionOptions): Settings {
   const consistency = options.consistency ?? "LOCAL_QUORUM";
@@ -303,15 +297,10 @@ interface DriverModule {
 }
 
 async function loadDriver(): Promise<DriverModule> {
-  try {
-    const module = await import("cassandra-driver") as unknown as { default?: DriverModule } & DriverModule;
-    return module.default ?? module;
-  } catch (error) {
-    throw new ConfigurationError(
-      "The cassandra adapter needs the cassandra-driver package, which could not be loaded: install it with npm install cassandra-driver",
-      { cause: error },
-    );
-  }
+  const module = await loadDriverPackage("cassandra", "cassandra-driver", () => import("cassandra-driver")) as unknown as
+    & { default?: DriverModule }
+    & DriverModule;
+  return module.default ?? module;
 }
 
 /** A bigint column as a JavaScript number; the driver returns `Long` or `BigInt`. */

@@ -20,8 +20,8 @@ import {
   StorageUnavailableError,
 } from "../../src/errors.ts";
 import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
+import { attemptsOption } from "../_shared/attempts.ts";
 import {
-  attemptsOption,
   backoff,
   blobParam,
   type CassandraClient,

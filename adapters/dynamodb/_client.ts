@@ -3,6 +3,7 @@
 
 import type { AttributeValue, DynamoDBClient, DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { ConfigurationError, CorruptDataError, isQuarkError, StorageUnavailableError } from "../../src/errors.ts";
+import { loadDriverPackage } from "../_shared/driver.ts";
 
 /** The backend name used in messages and as `StateStorage.name`. */
 export const DRIVER_NAME = "dynamodb";
@@ -142,15 +143,7 @@ export function connector(options: DynamoDbConnectionOptions): Connector {
 
   function connect(): Promise<Connection> {
     base ??= (async () => {
-      let sdk: Sdk;
-      try {
-        sdk = await import("@aws-sdk/client-dynamodb");
-      } catch (error) {
-        throw new ConfigurationError(
-          "The dynamodb adapter needs the @aws-sdk/client-dynamodb package, which could not be loaded: install it with npm install @aws-sdk/client-dynamodb",
-          { cause: error },
-        );
-      }
+      const sdk: Sdk = await loadDriverPackage("dynamodb", "@aws-sdk/client-dynamodb", () => import("@aws-sdk/client-dynamodb"));
       let client: DynamoDBClient;
       if (options.client === undefined) {
         client = new sdk.DynamoDBClient(options.clientConfig ?? {});
@@ -387,11 +380,4 @@ export function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
-/** A bound on attempts, validated. */
-export function attemptsOption(name: string, value: number | undefined, fallback: number): number {
-  const attempts = value ?? fallback;
-  if (!Number.isSafeInteger(attempts) || attempts < 1) {
-    throw new ConfigurationError(`${name} must be a whole number of at least 1, got ${attempts}`);
-  }
-  return attempts;
-}
+

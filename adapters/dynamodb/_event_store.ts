@@ -18,8 +18,8 @@ import type {
 import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
 import { CapabilityError, ContentionError, EventStoreConflictError, ValueTooLargeError } from "../../src/errors.ts";
 import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
+import { attemptsOption } from "../_shared/attempts.ts";
 import {
-  attemptsOption,
   backoff,
   binaryAttribute,
   cancellationReasons,

@@ -29,8 +29,8 @@ import type {
 import { assertTransactable, assertWritable } from "../../src/storage/guards.ts";
 import { assertKeyWithinLimit, assertValidKey, assertValidKeyPart, decodeKey, encodeKey, encodeKeyPrefix } from "../../src/storage/keys.ts";
 import { ContentionError, StateConflictError } from "../../src/errors.ts";
+import { attemptsOption } from "../_shared/attempts.ts";
 import {
-  attemptsOption,
   backoff,
   binaryAttribute,
   cancellationReasons,
