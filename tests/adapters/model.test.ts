@@ -1,0 +1,33 @@
+// A modest budget of the turn and event-sourced models (tests/model/) on the servers `npm test`
+// starts: PostgreSQL, Upstash (Redis behind the REST bridge) and DynamoDB (moto). Each is
+// skipped, loudly and by name, when its service is not running. Larger runs:
+// `npm run test:model -- --backend NAME --runs N`.
+import { test } from "node:test";
+import process from "node:process";
+import { openModelBackend } from "../model/backends.ts";
+import { checkTurnModel } from "../model/turn_model.ts";
+import { checkEventModel } from "../model/event_model.ts";
+
+const budgets = [
+  { backend: "postgres", needs: "POSTGRES_URL", runs: 100 },
+  { backend: "upstash", needs: "UPSTASH_REDIS_REST_URL", runs: 50 },
+  { backend: "dynamodb", needs: "DYNAMODB_ENDPOINT", runs: 30 },
+];
+
+for (const { backend, needs, runs } of budgets) {
+  if (!process.env[needs]) {
+    const reason = `${needs} is not set (start it with scripts/services/*.sh start)`;
+    console.log(`SKIP ${backend} model: ${reason}`);
+    test(`${backend} model (skipped: ${reason})`, { skip: reason }, () => {});
+    continue;
+  }
+  test(`${backend}: turn and event-sourced models hold the invariant over ${runs} random histories each`, async () => {
+    const opened = await openModelBackend(backend);
+    try {
+      await checkTurnModel({ name: backend, storage: opened.storage, runs });
+      await checkEventModel({ name: backend, eventStore: opened.eventStore, runs });
+    } finally {
+      await opened.close();
+    }
+  });
+}
