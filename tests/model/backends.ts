@@ -52,6 +52,19 @@ const openers: Record<string, () => Promise<ModelBackend>> = {
     await Promise.all([storage.ensureTable(), eventStore.ensureTable()]);
     return { storage, eventStore, close: async () => void await Promise.all([storage.close(), eventStore.close()]) };
   },
+  async cassandra() {
+    const { cassandraEventStore, cassandraStorage } = await import("../../adapters/cassandra/mod.ts");
+    const connection = {
+      contactPoints: required("CASSANDRA_CONTACT_POINTS").split(","),
+      localDataCenter: process.env.CASSANDRA_DC ?? "datacenter1",
+      keyspace: "quark_model",
+    };
+    const storage = cassandraStorage(connection);
+    const eventStore = cassandraEventStore({ ...connection, client: await storage.getInstance() });
+    await storage.ensureSchema();
+    await eventStore.ensureSchema();
+    return { storage, eventStore, close: async () => void await Promise.all([eventStore.close(), storage.close()]) };
+  },
 };
 
 /** The backends the model runs can open. */
