@@ -109,6 +109,8 @@ const HEADER_BYTES = 7;
 const MAX_ENVELOPE_OVERHEAD = HEADER_BYTES + 1 + 255 + ENCRYPTION_IV_BYTES + 16;
 const DEFAULT_MIN_COMPRESS_BYTES = 1024;
 const encoder = new TextEncoder();
+// A key id may start with U+FEFF; the default decoder would drop it as a byte order mark.
+const keyIdDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
@@ -216,7 +218,7 @@ export function createCodec(options: CodecOptions = {}): Codec {
         const keyIdLength = payload[0] ?? 0;
         const prefixLength = HEADER_BYTES + 1 + keyIdLength;
         if (bytes.length < prefixLength + ENCRYPTION_IV_BYTES) throw new CorruptDataError("Encrypted value is truncated");
-        const keyId = new TextDecoder().decode(payload.subarray(1, 1 + keyIdLength));
+        const keyId = keyIdDecoder.decode(payload.subarray(1, 1 + keyIdLength));
         const iv = bytes.subarray(prefixLength, prefixLength + ENCRYPTION_IV_BYTES);
         const cipher = bytes.subarray(prefixLength + ENCRYPTION_IV_BYTES);
         payload = await keyring.decrypt(keyId, iv, cipher, associatedData(bytes.subarray(0, prefixLength), binding));

@@ -6,7 +6,7 @@ import { findUnserializable } from "./unserializable.ts";
 // undefined, -0 and NaN with pure JavaScript on every runtime, so it is used instead of a
 // hand-written tagged JSON format.
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Bounds on what decoding a stored value may cost. Every decode checks them, and every encode

@@ -306,3 +306,8 @@ test("unserializable values throw SerializationError naming the binding and the 
   }
   assert.throws(() => serialize({ a: { b: () => 1 } }, "profile"), (error) => isQuarkError(error, "SERIALIZATION") && /profile/.test((error as Error).message) && /a\.b/.test((error as Error).message));
 });
+
+test("a key id that starts with U+FEFF still names its key", async () => {
+  const codec = createCodec({ encryption: { keys: { "\ufeffk1": crypto.getRandomValues(new Uint8Array(32)) }, currentKeyId: "\ufeffk1" } });
+  assert.deepEqual((await codec.decode(await codec.encode({ n: 1 }, 1, context), context)).value, { n: 1 });
+});
