@@ -39,6 +39,12 @@ export interface ActorSystemOptions {
   readonly codec?: CodecOptions | Codec;
   /** Deactivate actors idle this long, in milliseconds. Defaults to 5 minutes; `Infinity` never. */
   readonly idleTimeoutMs?: number;
+  /**
+   * Whether `shutdown()` also closes the storages and the event store given here. Defaults to
+   * `false`, because a storage you pass in may be shared with other systems; pass `true` when
+   * this system is its only user, so that a program ends once the system is shut down.
+   */
+  readonly closeStorages?: boolean;
 }
 
 /**
@@ -128,8 +134,13 @@ export interface ActorSystem {
   ): ActorRef<Handlers>;
   /** How many actors are active now. */
   readonly activeCount: number;
-  /** Deactivates every actor, each inside its own mailbox, then refuses further calls. */
+  /**
+   * Waits for calls in flight, deactivates every actor, then refuses further calls. With
+   * `closeStorages: true` it then closes the storages and the event store.
+   */
   shutdown(): Promise<void>;
+  /** The same as `shutdown()`, for `await using system = createActorSystem(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
@@ -185,7 +196,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   const activations = new Map<string, Activation>();
   const definitionsByType = new Map<string, AnyActorDefinition>();
   let shutDown = false;
-  const system: ActorSystem = { actor, get activeCount() { return activations.size; }, shutdown };
+  const system: ActorSystem = { actor, get activeCount() { return activations.size; }, shutdown, [Symbol.asyncDispose]: shutdown };
 
   function activationKey(actorType: string, actorId: string): string {
     return JSON.stringify([actorType, actorId]);
@@ -378,6 +389,9 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     });
     await Promise.allSettled(pending);
     activations.clear();
+    if (options.closeStorages) {
+      await Promise.all([...providers.storages.map((storage) => storage.close()), options.eventStore?.close()]);
+    }
   }
 
   return system;

@@ -31,6 +31,8 @@ export interface ProviderRegistry {
    * @throws {ConfigurationError} When no storage has that name; there is never a fallback.
    */
   get(name: string): StateStorage;
+  /** Every registered storage, each once. */
+  readonly storages: readonly StateStorage[];
 }
 
 function isStorage(value: unknown): value is StateStorage {
@@ -72,5 +74,6 @@ export function resolveProviders(storage: StateStorage | StorageProviders): Prov
       }
       return found;
     },
+    storages: [...new Set(Object.values(named))],
   };
 }

@@ -9,6 +9,7 @@ import {
   encodeKey,
   defineState,
   isQuarkError,
+  memoryEventStore,
   memoryStorage,
   type StateStorage,
 } from "../../mod.ts";
@@ -266,4 +267,17 @@ test("an unknown storage provider is a configuration error, never a fallback", (
   const Archive = defineActor("archive", { states: { cold }, handlers: {} });
   const system = createActorSystem({ storage: { default: memoryStorage(), cold: memoryStorage() } });
   assert.throws(() => system.actor(Archive, "1"), (error) => isQuarkError(error, "CONFIGURATION") && /clod/.test((error as Error).message));
+});
+
+test("shutdown closes the storages and event store only when the system owns them", async () => {
+  for (const closeStorages of [false, true]) {
+    const closed: string[] = [];
+    const tracked = (name: string): StateStorage => ({ ...memoryStorage(), close: async () => void closed.push(name) });
+    const eventStore = { ...memoryEventStore(), close: async () => void closed.push("events") };
+    {
+      await using system = createActorSystem({ storage: { default: tracked("default"), cold: tracked("cold") }, eventStore, closeStorages });
+      assert.equal(system.activeCount, 0);
+    }
+    assert.deepEqual(closed.sort(), closeStorages ? ["cold", "default", "events"] : [], `closeStorages: ${closeStorages}`);
+  }
 });
