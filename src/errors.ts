@@ -180,7 +180,7 @@ export interface ValidationIssue {
   /** What is wrong. */
   readonly message: string;
   /** Where it is wrong, from the root of the value. */
-  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
 }
 
 /**

@@ -34,17 +34,17 @@ export interface ActorSystemOptions {
   /** One storage for every state, or named providers such as `{ default, cold }`. */
   readonly storage: StateStorage | StorageProviders;
   /** Where event-sourced actors keep their streams and snapshots. */
-  readonly eventStore?: EventStore;
+  readonly eventStore?: EventStore | undefined;
   /** Compression and encryption for stored values and events. */
-  readonly codec?: CodecOptions | Codec;
+  readonly codec?: CodecOptions | Codec | undefined;
   /** Deactivate actors idle this long, in milliseconds. Defaults to 5 minutes; `Infinity` never. */
-  readonly idleTimeoutMs?: number;
+  readonly idleTimeoutMs?: number | undefined;
   /**
    * Whether `shutdown()` also closes the storages and the event store given here. Defaults to
    * `false`, because a storage you pass in may be shared with other systems; pass `true` when
    * this system is its only user, so that a program ends once the system is shut down.
    */
-  readonly closeStorages?: boolean;
+  readonly closeStorages?: boolean | undefined;
 }
 
 /**
@@ -77,7 +77,7 @@ export interface ActorSystemOptions {
  */
 export interface ActorRefOptions {
   /** The conflict policy for every save made by calls through this reference. */
-  readonly conflict?: ConflictPolicy<unknown>;
+  readonly conflict?: ConflictPolicy<unknown> | undefined;
 }
 
 /**

@@ -80,7 +80,7 @@ export interface SaveStatesOptions {
    * without transactions, `true` throws `CapabilityError` and `false` saves them one by one.
    * Defaults to `true`.
    */
-  readonly atomic?: boolean;
+  readonly atomic?: boolean | undefined;
 }
 
 /**
@@ -186,7 +186,7 @@ export type Handler<States extends StateDefinitions> = (context: ActorContext<St
  */
 export interface ActorOptions<States extends StateDefinitions, Handlers extends Record<string, Handler<States>>> {
   /** The actor's states. Each loads on activation unless its definition is lazy. */
-  readonly states?: States;
+  readonly states?: States | undefined;
   /** The messages the actor handles. */
   // The mapped half gives each handler's context its type; `Handlers` keeps each one's arguments.
   readonly handlers: Handlers & { readonly [Name in keyof Handlers]: Handler<States> };
@@ -195,11 +195,11 @@ export interface ActorOptions<States extends StateDefinitions, Handlers extends 
   /** Runs inside the mailbox before the actor is dropped from memory. */
   readonly onDeactivate?: (context: ActorContext<States>) => unknown;
   /** The conflict policy for states that do not name one. Defaults to `"abort"`. */
-  readonly conflict?: ConflictPolicy<unknown>;
+  readonly conflict?: ConflictPolicy<unknown> | undefined;
   /** Let turns interleave at `await` points instead of running one at a time. Defaults to `false`. */
-  readonly reentrant?: boolean;
+  readonly reentrant?: boolean | undefined;
   /** Deactivate after this many idle milliseconds; overrides the system's setting. */
-  readonly idleTimeoutMs?: number;
+  readonly idleTimeoutMs?: number | undefined;
 }
 
 /**

@@ -23,15 +23,15 @@ export interface CodecOptions {
    * Gzip values with `CompressionStream`: `true`, or the smallest serialized size in bytes
    * worth compressing (default 1024). A value is stored compressed only when that is smaller.
    */
-  readonly compression?: boolean | { readonly minBytes: number };
+  readonly compression?: boolean | { readonly minBytes: number } | undefined;
   /** Encrypt values with AES-GCM. */
-  readonly encryption?: EncryptionOptions;
+  readonly encryption?: EncryptionOptions | undefined;
   /**
    * Bounds on decoding: the serialized size after decompression (default 16 MiB) and the
    * number of values once shared references are expanded. Past them decoding stops with
    * `DecodeLimitError`; encoding checks the same bounds, so nothing unreadable is written.
    */
-  readonly limits?: DecodeLimits;
+  readonly limits?: DecodeLimits | undefined;
 }
 
 /**

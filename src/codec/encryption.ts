@@ -33,7 +33,7 @@ export interface EncryptionOptions {
    * backend can plant a value that reads back as genuine. Turn it on only while rolling
    * encryption out over existing data, and off again once every value has been re-saved.
    */
-  readonly allowPlaintext?: boolean;
+  readonly allowPlaintext?: boolean | undefined;
 }
 
 /** A ready keyring: encrypts with the current key, decrypts with whichever key a value names. */

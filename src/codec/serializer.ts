@@ -31,14 +31,14 @@ export interface DecodeLimits {
    * here. Defaults to {@linkcode DEFAULT_MAX_DECODED_BYTES} (16 MiB, the memory storage's value
    * limit); raise it only for a backend whose values are larger.
    */
-  readonly maxBytes?: number;
+  readonly maxBytes?: number | undefined;
   /**
    * The most values (objects, array slots, map entries, primitives) the decoded value may
    * hold, counting a shared reference once per place it appears and a sparse array's every
    * slot, since validation and copies walk them all. Defaults to half of `maxBytes`: as many
    * as a value of `maxBytes` without shared references could hold.
    */
-  readonly maxNodes?: number;
+  readonly maxNodes?: number | undefined;
 }
 
 /**

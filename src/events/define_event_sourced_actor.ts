@@ -139,27 +139,27 @@ export interface EventSourcedActorOptions<
   /** The events, usually a valibot `variant("type", [...])` so they form a discriminated union. */
   readonly events: EventSchema;
   /** The schema version of events written now. Defaults to 1. */
-  readonly eventVersion?: number;
+  readonly eventVersion?: number | undefined;
   /** Upcasters for events written by older versions: `migrateEvent[1]` turns v1 into v2. */
-  readonly migrateEvent?: Upcasters;
+  readonly migrateEvent?: Upcasters | undefined;
   /** The folded state's schema, also used for snapshots. */
   readonly state: StateSchema;
   /** The state before the first event. */
   readonly initial: InferOutput<StateSchema> | (() => InferOutput<StateSchema>);
   /** The schema version of snapshots written now. Defaults to 1. */
-  readonly stateVersion?: number;
+  readonly stateVersion?: number | undefined;
   /** Upcasters for snapshots written by older versions. */
-  readonly migrateState?: Upcasters;
+  readonly migrateState?: Upcasters | undefined;
   /** Folds one event into the state. It may return a new object or change the one given. */
   readonly apply: (state: InferOutput<StateSchema>, event: InferOutput<EventSchema>) => InferOutput<StateSchema>;
   /** Save a snapshot after this many events since the last one. Defaults to 100. */
-  readonly snapshotEvery?: number;
+  readonly snapshotEvery?: number | undefined;
   /** `"retry"` (or `{ retry }`) re-reads the stream and re-runs the command on a conflict; `"abort"` throws. */
-  readonly conflict?: "abort" | "retry" | Extract<ConflictPolicy<unknown>, { retry: unknown }>;
+  readonly conflict?: "abort" | "retry" | Extract<ConflictPolicy<unknown>, { retry: unknown }> | undefined;
   /** The commands the actor handles. */
   readonly commands: Commands & { readonly [Name in keyof Commands]: CommandHandler<InferOutput<StateSchema>, InferOutput<EventSchema>> };
   /** Deactivate after this many idle milliseconds; overrides the system's setting. */
-  readonly idleTimeoutMs?: number;
+  readonly idleTimeoutMs?: number | undefined;
 }
 
 /**

@@ -133,9 +133,9 @@ export interface AppendResult {
  */
 export interface ReadStreamOptions {
   /** The first version to return; defaults to 1. */
-  readonly fromVersion?: number;
+  readonly fromVersion?: number | undefined;
   /** How many events to fetch per round trip; defaults to the backend's choice. */
-  readonly pageSize?: number;
+  readonly pageSize?: number | undefined;
 }
 
 /**

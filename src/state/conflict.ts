@@ -30,11 +30,11 @@
  */
 export interface RetryOptions {
   /** How many times to run the turn or update in all, the first included. Defaults to 10. */
-  readonly maxAttempts?: number;
+  readonly maxAttempts?: number | undefined;
   /** The first backoff ceiling in milliseconds; it doubles with each attempt. Defaults to 2. */
-  readonly baseDelayMs?: number;
+  readonly baseDelayMs?: number | undefined;
   /** The largest backoff ceiling in milliseconds. Defaults to 250. */
-  readonly maxDelayMs?: number;
+  readonly maxDelayMs?: number | undefined;
 }
 
 /**
@@ -79,18 +79,24 @@ export type ConflictPolicy<T> =
   | { readonly retry: RetryOptions }
   | { readonly merge: (base: T, mine: T, theirs: T) => T };
 
-const DEFAULT_RETRY: Required<RetryOptions> = { maxAttempts: 10, baseDelayMs: 2, maxDelayMs: 250 };
+/** Retry bounds with every default filled in. */
+export type ResolvedRetryOptions = { readonly [Option in keyof RetryOptions]-?: NonNullable<RetryOptions[Option]> };
+
+const DEFAULT_RETRY: ResolvedRetryOptions = { maxAttempts: 10, baseDelayMs: 2, maxDelayMs: 250 };
 
 /** The retry bounds of a policy, or `undefined` when it does not retry. */
 // deno-lint-ignore no-explicit-any
-export function retryOptionsOf(policy: ConflictPolicy<any>): Required<RetryOptions> | undefined {
+export function retryOptionsOf(policy: ConflictPolicy<any>): ResolvedRetryOptions | undefined {
   if (policy === "retry") return DEFAULT_RETRY;
-  if (typeof policy === "object" && "retry" in policy) return { ...DEFAULT_RETRY, ...policy.retry };
+  if (typeof policy === "object" && "retry" in policy) {
+    const { maxAttempts, baseDelayMs, maxDelayMs } = policy.retry;
+    return { maxAttempts: maxAttempts ?? DEFAULT_RETRY.maxAttempts, baseDelayMs: baseDelayMs ?? DEFAULT_RETRY.baseDelayMs, maxDelayMs: maxDelayMs ?? DEFAULT_RETRY.maxDelayMs };
+  }
   return undefined;
 }
 
 /** Waits before attempt `attempt` (1 = the first retry), with full jitter. */
-export function backoff(attempt: number, options: Required<RetryOptions>): Promise<void> {
+export function backoff(attempt: number, options: ResolvedRetryOptions): Promise<void> {
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }

@@ -51,20 +51,20 @@ export interface StateOptions<Schema extends StandardSchemaV1> {
   /** The value of a state that was never saved; a function is called for each fresh state. */
   readonly initial: InferOutput<Schema> | (() => InferOutput<Schema>);
   /** The schema version written into each stored value. Defaults to 1. */
-  readonly version?: number;
+  readonly version?: number | undefined;
   /** Upcasters for values written by older versions, applied in order on read. */
-  readonly migrate?: Upcasters;
+  readonly migrate?: Upcasters | undefined;
   /** The name of the storage provider that holds this state. Defaults to `"default"`. */
-  readonly storage?: string;
+  readonly storage?: string | undefined;
   /** Expire the stored value this many milliseconds after each write. */
-  readonly ttlMs?: number;
+  readonly ttlMs?: number | undefined;
   /**
    * What a save does when another writer got there first. A policy given to the call wins
    * over this one, and this one over the actor's. Defaults to `"abort"`.
    */
-  readonly conflict?: ConflictPolicy<InferOutput<Schema>>;
+  readonly conflict?: ConflictPolicy<InferOutput<Schema>> | undefined;
   /** Load on first access instead of on activation. Defaults to `false`. */
-  readonly lazy?: boolean;
+  readonly lazy?: boolean | undefined;
 }
 
 /**
@@ -94,9 +94,9 @@ export interface StateDefinition<T = unknown> {
   /** The storage provider's name. */
   readonly storage: string;
   /** Time to live after each write, if any. */
-  readonly ttlMs?: number;
+  readonly ttlMs?: number | undefined;
   /** The state's own conflict policy, if it has one. */
-  readonly conflict?: ConflictPolicy<T>;
+  readonly conflict?: ConflictPolicy<T> | undefined;
   /** Whether the state loads on first access. */
   readonly lazy: boolean;
 }

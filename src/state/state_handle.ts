@@ -39,7 +39,7 @@ import { isQuarkError } from "../errors.ts";
  */
 export interface SaveOptions<T> {
   /** Overrides the state's conflict policy for this call. */
-  readonly conflict?: ConflictPolicy<T>;
+  readonly conflict?: ConflictPolicy<T> | undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type ConflictPolicy, type RetryOptions, retryOptionsOf } from "./conflict.ts";
+import { type ConflictPolicy, type ResolvedRetryOptions, retryOptionsOf } from "./conflict.ts";
 import { isQuarkError, TurnPartiallyCommittedError } from "../errors.ts";
 
 /**
@@ -16,7 +16,7 @@ export interface TurnScope {
   /** What this attempt has committed, in order: state names, or `"events"`. */
   readonly committed: string[];
   /** Set by a conflict that the `retry` policy resolves by re-running the turn. */
-  retryRequest: { readonly error: unknown; readonly options: Required<RetryOptions> } | undefined;
+  retryRequest: { readonly error: unknown; readonly options: ResolvedRetryOptions } | undefined;
 }
 
 /** A fresh scope for one attempt of a turn. */

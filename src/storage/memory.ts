@@ -31,7 +31,7 @@ import { StateConflictError } from "../errors.ts";
  */
 export interface MemoryStorageOptions {
   /** The largest encoded value accepted, in bytes. Defaults to 16 MiB. */
-  readonly maxValueBytes?: number;
+  readonly maxValueBytes?: number | undefined;
   /** The clock, for TTL tests. Defaults to `Date.now`. */
   readonly now?: () => number;
 }

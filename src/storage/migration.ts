@@ -20,7 +20,7 @@ export interface CopyStatesOptions {
   /** The actor types to copy. */
   readonly actorTypes: readonly string[];
   /** Keys per page while listing. Defaults to 100. */
-  readonly pageSize?: number;
+  readonly pageSize?: number | undefined;
   /** The clock, for the remaining TTL of expiring values. Defaults to `Date.now`. */
   readonly now?: () => number;
 }

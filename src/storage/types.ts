@@ -54,7 +54,7 @@ export interface StoredRecord {
   /** A counter that grows by one with each write of this key, for people to read. */
   readonly revision: number;
   /** When the record expires, in epoch milliseconds, if it has a TTL. */
-  readonly expiresAt?: number;
+  readonly expiresAt?: number | undefined;
 }
 
 /**
@@ -108,7 +108,7 @@ export type WriteRequest = Precondition & {
   /** The new etag, made by the writer with `crypto.randomUUID()`; retries reuse it. */
   readonly etag: string;
   /** Time to live in milliseconds; requires `capabilities.ttl`. */
-  readonly ttlMs?: number;
+  readonly ttlMs?: number | undefined;
 };
 
 /**
@@ -191,11 +191,11 @@ export interface ListRequest {
   /** Only keys of this actor type. */
   readonly actorType: string;
   /** Only actor ids that start with this prefix. */
-  readonly actorIdPrefix?: string;
+  readonly actorIdPrefix?: string | undefined;
   /** The `cursor` of the previous page; absent for the first page. */
-  readonly cursor?: string;
+  readonly cursor?: string | undefined;
   /** The most keys to return; backends may return fewer. Defaults to 100. */
-  readonly limit?: number;
+  readonly limit?: number | undefined;
 }
 
 /**
@@ -224,7 +224,7 @@ export interface ListPage {
   /** The keys on this page. */
   readonly keys: readonly StateKey[];
   /** Pass this back for the next page; absent on the last page. */
-  readonly cursor?: string;
+  readonly cursor?: string | undefined;
 }
 
 /**
@@ -242,7 +242,7 @@ export interface StorageCapabilities {
   /** Whether `transact` applies several writes and deletes atomically. */
   readonly transactions: boolean;
   /** The most operations one `transact` call accepts, where transactions are supported. */
-  readonly maxTransactionOperations?: number;
+  readonly maxTransactionOperations?: number | undefined;
   /** Whether writes accept `ttlMs`. */
   readonly ttl: boolean;
   /** Whether `list` is supported. */
@@ -254,9 +254,9 @@ export interface StorageCapabilities {
    * `actorType/actorId/stateName`); longer keys are refused with `InvalidKeyError` before
    * anything is sent. Absent when the backend has no practical limit.
    */
-  readonly maxKeyBytes?: number;
+  readonly maxKeyBytes?: number | undefined;
   /** The largest total size, in bytes, of the values of one `transact` call, where bounded. */
-  readonly maxTransactionBytes?: number;
+  readonly maxTransactionBytes?: number | undefined;
 }
 
 /**

@@ -30,7 +30,7 @@ export interface StorageConformanceOptions {
    * Retry bounds for the race case. The defaults suit most backends; a backend whose
    * conditional writes are slow under contention (Cassandra LWT) may need more attempts.
    */
-  readonly raceRetry?: RetryOptions;
+  readonly raceRetry?: RetryOptions | undefined;
 }
 
 /**
