@@ -413,4 +413,28 @@ if (!endpoint) {
     await storage.close();
     await events.close();
   });
+
+  test("dynamodb: expiry is judged by the SDK's skew-corrected clock", async () => {
+    await tablesReady;
+    const client = new DynamoDBClient(clientConfig);
+    const storage = dynamoDbStorage({ client, tableName: stateTable });
+    const k = key(crypto.randomUUID());
+    const { etag } = await storage.write({ key: k, value: new Uint8Array([1]), etag: crypto.randomUUID(), expectedEtag: null, ttlMs: 60_000 });
+    const realNow = Date.now;
+    try {
+      // This host's clock runs an hour fast. The SDK corrects its offset from the server's
+      // Date header (skew over 5 minutes), and the adapter judges expiry by that clock.
+      Date.now = () => realNow() + 3_600_000;
+      assert.equal((await storage.read(k))?.etag, etag, "still live by the corrected clock");
+      assert.deepEqual((await storage.list({ actorType: k.actorType, actorIdPrefix: k.actorId })).keys, [k]);
+      await assert.rejects(
+        storage.write({ key: k, value: new Uint8Array([2]), etag: crypto.randomUUID(), expectedEtag: null }),
+        (error) => isQuarkError(error, "STATE_CONFLICT"),
+      );
+    } finally {
+      Date.now = realNow;
+      await storage.close();
+      client.destroy();
+    }
+  });
 }
