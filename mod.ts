@@ -97,4 +97,12 @@ export {
   type EventSourcedActorOptions,
   type EventSourcedContext,
 } from "./src/events/define_event_sourced_actor.ts";
-export { createActorSystem, type ActorRef, type ActorRefOptions, type ActorSystem, type ActorSystemOptions } from "./src/actors/actor_system.ts";
+export {
+  createActorSystem,
+  type ActorRef,
+  type ActorRefOptions,
+  type ActorSystem,
+  type ActorSystemMethods,
+  type ActorSystemOptions,
+  type AsyncDisposableWhereTyped,
+} from "./src/actors/actor_system.ts";

@@ -122,7 +122,19 @@ export type ActorRef<Handlers> = {
  * }
  * ```
  */
-export interface ActorSystem {
+export type ActorSystem = ActorSystemMethods & AsyncDisposableWhereTyped;
+
+/**
+ * What every {@linkcode ActorSystem} offers, whatever TypeScript lib the caller compiles with.
+ *
+ * @example Calling through the methods only
+ * ```ts
+ * import { createActorSystem, memoryStorage, type ActorSystemMethods } from "@quark/persistence";
+ * const system: ActorSystemMethods = createActorSystem({ storage: memoryStorage() });
+ * await system.shutdown();
+ * ```
+ */
+export interface ActorSystemMethods {
   /**
    * Addresses one actor. It activates on its first call.
    * @throws {ConfigurationError} When a state names a storage provider that does not exist.
@@ -139,9 +151,31 @@ export interface ActorSystem {
    * `closeStorages: true` it then closes the storages and the event store.
    */
   shutdown(): Promise<void>;
-  /** The same as `shutdown()`, for `await using system = createActorSystem(...)`. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
+
+/**
+ * `[Symbol.asyncDispose]` (the same as `shutdown()`, for `await using`) where the caller's
+ * TypeScript lib declares that symbol (`ESNext.Disposable` or later), and nothing where it
+ * does not, so the types compile either way. The method exists at runtime on every runtime.
+ *
+ * @example `await using` shuts the system down at the end of the block
+ * ```ts
+ * import { createActorSystem, defineActor, isQuarkError, memoryStorage } from "@quark/persistence";
+ * const Echo = defineActor("echo", { handlers: { echo: (_context, text: string) => text } });
+ * let echo;
+ * {
+ *   await using system = createActorSystem({ storage: memoryStorage() });
+ *   echo = system.actor(Echo, "e1");
+ *   await echo.echo("hi");
+ * }
+ * await echo.echo("late").catch((error) => {
+ *   if (!isQuarkError(error, "ACTOR_SHUT_DOWN")) throw error;
+ * });
+ * ```
+ */
+export type AsyncDisposableWhereTyped = SymbolConstructor extends { readonly asyncDispose: infer Key extends symbol }
+  ? { readonly [K in Key]: () => Promise<void> }
+  : unknown;
 
 const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 

@@ -42,7 +42,8 @@ test("@arethetypeswrong/cli passes for ESM resolution (node16 from ESM, bundler)
 });
 
 test("the tarball holds only what users need", () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/;
+  // The docs ship too, so the README's relative links work on npm.
+  const allowed = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts)|docs\/.+\.md)$/;
   const unexpected = files.filter((path) => !allowed.test(path) || /\.test(-d)?\./.test(path) || path.startsWith("dist/tests/"));
   assert.deepEqual(unexpected, [], "files users do not need");
   for (const targets of Object.values(packageJson.exports) as Array<Record<string, string>>) {
