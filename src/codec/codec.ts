@@ -173,9 +173,8 @@ export function createCodec(options: CodecOptions = {}): Codec {
     try {
       assertDecodable(text, payload.byteLength, limits);
     } catch (error) {
-      if (error instanceof DecodeLimitError) {
-        error.message = `Value for ${JSON.stringify(binding)} cannot be stored: ${error.message.replace(/^Stored value refused: its /, "its ")}, so it could not be read back`;
-      }
+      // Refused on write too, so nothing is stored that could not be read back.
+      if (error instanceof DecodeLimitError) error.message = error.message.replace("Stored value", `Value for ${JSON.stringify(binding)}`);
       throw error;
     }
     return payload;
@@ -223,10 +222,8 @@ export function createCodec(options: CodecOptions = {}): Codec {
         const cipher = bytes.subarray(prefixLength + ENCRYPTION_IV_BYTES);
         payload = await keyring.decrypt(keyId, iv, cipher, associatedData(bytes.subarray(0, prefixLength), binding));
       } else if (keyring && !allowPlaintext) {
-        throw new DecryptionError(
-          `Stored value for ${JSON.stringify(binding)} is not encrypted, but encryption is configured: it was written without ` +
-            "encryption or planted by someone who can write to the backend (set encryption.allowPlaintext only while rolling encryption out)",
-        );
+        // Written before encryption was on, or planted by someone who can write to the backend.
+        throw new DecryptionError(`Stored value for ${JSON.stringify(binding)} is not encrypted (see encryption.allowPlaintext)`);
       }
       if (flags & COMPRESSED) payload = await gunzip(payload, limits.maxBytes);
       return { value: deserialize(payload, limits), schemaVersion };

@@ -101,17 +101,8 @@ export function createKeyring(options: EncryptionOptions): Keyring {
 export const ENCRYPTION_IV_BYTES = IV_BYTES;
 
 function assertUsableKey(id: string, key: unknown): void {
-  if (key instanceof Uint8Array) {
-    if (![16, 24, 32].includes(key.length)) {
-      throw new ConfigurationError(`Encryption key ${JSON.stringify(id)} must be 16, 24 or 32 bytes, got ${key.length}`);
-    }
-    return;
-  }
-  const algorithm = (key as { algorithm?: { name?: unknown } } | null)?.algorithm?.name;
-  if (typeof CryptoKey !== "undefined" ? !(key instanceof CryptoKey) : typeof key !== "object" || key === null) {
-    throw new ConfigurationError(`Encryption key ${JSON.stringify(id)} must be a Uint8Array of raw key bytes or a CryptoKey`);
-  }
-  if (algorithm !== "AES-GCM") {
-    throw new ConfigurationError(`Encryption key ${JSON.stringify(id)} must be an AES-GCM key, got ${String(algorithm)}`);
-  }
+  const usable = key instanceof Uint8Array
+    ? [16, 24, 32].includes(key.length)
+    : (key as { algorithm?: { name?: unknown } } | null)?.algorithm?.name === "AES-GCM";
+  if (!usable) throw new ConfigurationError(`Encryption key ${JSON.stringify(id)} must be 16, 24 or 32 raw bytes, or an AES-GCM CryptoKey`);
 }

@@ -1,6 +1,5 @@
-import { stringify, unflatten } from "devalue";
+import { DevalueError, stringify, unflatten } from "devalue";
 import { CorruptDataError, DecodeLimitError, SerializationError } from "../errors.ts";
-import { findUnserializable } from "./unserializable.ts";
 
 // devalue (by the Svelte team) already round-trips Date, Map, Set, BigInt, typed arrays,
 // undefined, -0 and NaN with pure JavaScript on every runtime, so it is used instead of a
@@ -114,21 +113,32 @@ export function serializeToString(value: unknown, target: string): string {
   try {
     return stringify(value);
   } catch (cause) {
-    let found: ReturnType<typeof findUnserializable>;
-    try {
-      found = findUnserializable(value);
-    } catch {
-      // A getter that throws while serializing throws again here; the cause says which.
-    }
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    const devaluePath = (cause as { path?: unknown })?.path;
-    throw new SerializationError(
-      target,
-      found?.path ?? (typeof devaluePath === "string" && devaluePath !== "" ? [devaluePath] : []),
-      found?.problem ?? detail,
-      { cause },
-    );
+    // devalue walks the value and records where it stopped; its path is the one we report.
+    const found = cause instanceof DevalueError ? cause : undefined;
+    throw new SerializationError(target, found ? pathSegments(found.path) : [], problemOf(cause, found), { cause });
   }
+}
+
+function problemOf(cause: unknown, found: DevalueError | undefined): string {
+  const message = (cause instanceof Error ? cause.message : String(cause)).replace(/ — use stringifyAsync instead$/, "");
+  const name = (found?.value as { constructor?: { name?: string } } | undefined)?.constructor?.name;
+  // Name the class of a refused instance: "Cannot stringify arbitrary non-POJOs (Money)".
+  return /non-POJO/.test(message) && name ? `${message} (${name}); only plain objects, arrays and built-in types can be stored` : message;
+}
+
+// devalue's path: `.key`, `["odd key"]`, `[0]` and `.get(<map key>)` segments.
+const SEGMENT = /\.get\((.*?)\)(?=[.[]|$)|\.([\w$]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
+
+function pathSegments(path: string): (string | number)[] {
+  return [...path.matchAll(SEGMENT)].map(([, mapKey, name, index, quoted]) => {
+    if (index !== undefined) return Number(index);
+    if (name !== undefined) return name;
+    try {
+      return JSON.parse((quoted ?? mapKey)!) as string | number;
+    } catch {
+      return mapKey!;
+    }
+  });
 }
 
 /**
@@ -190,28 +200,15 @@ const SPARSE = -7;
 
 function referencesOf(entry: unknown): { refs: number[]; extra: number } {
   if (entry === null || typeof entry !== "object") return { refs: [], extra: 0 };
-  if (!Array.isArray(entry)) return slots(Object.values(entry));
-  const [tag] = entry;
-  if (typeof tag === "string") {
-    if (tag === "BigInt" && typeof entry[1] === "string" && entry[1].length > MAX_BIGINT_DIGITS) {
-      throw new DecodeLimitError("BigInt length in digits", MAX_BIGINT_DIGITS);
-    }
-    if (tag === "Set" || tag === "Map" || tag === "null" || tag === "Object" || tag.endsWith("Array") || tag === "DataView") {
-      return { refs: entry.slice(1).filter(isReference), extra: 0 };
-    }
-    return { refs: [], extra: 0 };
+  const values: unknown[] = Array.isArray(entry) ? entry : Object.values(entry);
+  if (values[0] === "BigInt" && String(values[1]).length > MAX_BIGINT_DIGITS) {
+    throw new DecodeLimitError("BigInt length in digits", MAX_BIGINT_DIGITS);
   }
-  if (tag === SPARSE) {
-    const length = typeof entry[1] === "number" ? entry[1] : 0;
-    return { refs: entry.slice(2).filter((_, index) => index % 2 === 1).filter(isReference), extra: length };
-  }
-  return slots(entry);
-}
-
-// Sentinels (undefined, NaN, holes) are slots too, just not references.
-function slots(values: readonly unknown[]): { refs: number[]; extra: number } {
+  // Every whole number is taken for a reference: the few that are not (typed array offsets,
+  // sparse indices) only make the count larger. Sentinels such as holes are slots too, and
+  // a sparse array [-7, length, ...] has `length` slots whatever it lists.
   const refs = values.filter(isReference);
-  return { refs, extra: values.length - refs.length };
+  return { refs, extra: values.length - refs.length + (values[0] === SPARSE ? Number(values[1]) || 0 : 0) };
 }
 
 function isReference(value: unknown): value is number {

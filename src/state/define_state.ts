@@ -183,19 +183,12 @@ export function defineState<Schema extends StandardSchemaV1>(
 function assertValidInitial(name: string, schema: StandardSchemaV1, value: unknown): void {
   try {
     serialize(value, name);
-  } catch (error) {
-    if (error instanceof Error) error.message += " (in the initial value, checked when the state was defined)";
-    throw error;
-  }
-  const result = schema["~standard"].validate(value);
-  if (result instanceof Promise) {
+    const result = schema["~standard"].validate(value);
     // An async schema cannot be awaited here; the first save validates the value instead.
-    result.catch(() => {});
-    return;
-  }
-  if (result.issues) {
-    const error = new StateValidationError(name, "write", result.issues);
-    error.message = error.message.replace(/^Invalid value for (".*?") on write/, "Invalid initial value for $1, checked when the state was defined");
+    if (result instanceof Promise) result.catch(() => {});
+    else if (result.issues) throw new StateValidationError(name, "write", result.issues);
+  } catch (error) {
+    if (error instanceof Error) error.message += " (the initial value, checked by defineState)";
     throw error;
   }
 }

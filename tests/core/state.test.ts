@@ -105,7 +105,7 @@ test("defineState checks the initial value against the schema when the state is 
   assert.throws(() => defineState("balance", { schema, initial: { cents: -1 } }), (error) => {
     assert.ok(error instanceof StateValidationError);
     assert.equal(error.target, "balance");
-    assert.match(error.message, /initial value for "balance"/);
+    assert.match(error.message, /"balance".*initial value/);
     assert.match(error.message, /cents/);
     return true;
   });
