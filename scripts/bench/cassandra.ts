@@ -118,15 +118,15 @@ async function singleWriter() {
     return state;
   }
 
-  // The adapter's exact statement sent by hand: what the TTL and expiry columns cost on the server.
-  const sameStatement = `UPDATE ${keyspace}.quark_state USING TTL ? SET value = ?, etag = ?, revision = ?, expires_at = ? ` +
-    `WHERE actor_type = ? AND actor_id = ? AND state_name = ? IF etag = ? AND revision = ? AND expires_at > ?`;
+  // The adapter's exact statement sent by hand: what USING TTL and the revision condition cost on the server.
+  const sameStatement = `UPDATE ${keyspace}.quark_state USING TTL ? SET value = ?, etag = ?, revision = ? ` +
+    `WHERE actor_type = ? AND actor_id = ? AND state_name = ? IF etag = ? AND revision = ?`;
   async function sameStatementRound(actorId: string, state: { etag: string; revision: number }): Promise<{ etag: string; revision: number }> {
     for (let index = 0; index < WRITES_PER_ROUND; index++) {
       const next = crypto.randomUUID();
       const result = await client.execute(sameStatement, [
-        0, buffer, next, String(state.revision + 1), "9223372036854775807", actorType, actorId, "s",
-        state.etag, String(state.revision), String(Date.now()),
+        0, buffer, next, String(state.revision + 1), actorType, actorId, "s",
+        state.etag, String(state.revision),
       ], lwt);
       if (!result.wasApplied()) throw new Error("raw same-statement LWT missed");
       state = { etag: next, revision: state.revision + 1 };
@@ -170,8 +170,8 @@ async function singleWriter() {
   let sameState: RowState = { etag: crypto.randomUUID(), revision: 1 };
   for (const [actorId, state] of [["raw", rawState], ["same", sameState]] as const) {
     await client.execute(
-      `INSERT INTO ${keyspace}.quark_state (actor_type, actor_id, state_name, value, etag, revision, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [actorType, actorId, "s", buffer, state.etag, String(state.revision), "9223372036854775807"],
+      `INSERT INTO ${keyspace}.quark_state (actor_type, actor_id, state_name, value, etag, revision) VALUES (?, ?, ?, ?, ?, ?)`,
+      [actorType, actorId, "s", buffer, state.etag, String(state.revision)],
       { prepare: true },
     );
   }
