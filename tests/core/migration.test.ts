@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
+import { runStorageConformance } from "../../src/testing/mod.ts";
 import { copyStates, createActorSystem, defineActor, defineState, isQuarkError, memoryStorage, readThroughStorage, type StateConflictError, type StateStorage } from "../../mod.ts";
 
 const balance = defineState("balance", { schema: v.number(), initial: 0 });
@@ -147,3 +148,6 @@ test("readThroughStorage: deletes inside transact remove the fallback copy too",
   await storage.transact([{ kind: "write", ...create(1) }, { kind: "delete", key: { ...key, actorId: "n" }, expectedEtag: null }]);
   assert.equal((await storage.read(key))?.value[0], 1);
 });
+
+// The wrapper is a storage like any other: it keeps the whole contract, edge cases included.
+runStorageConformance(test, { name: "readThroughStorage", open: () => readThroughStorage({ primary: memoryStorage(), fallback: memoryStorage() }) });
