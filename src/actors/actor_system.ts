@@ -9,9 +9,11 @@ import { createTurnScope, type TurnScope } from "../state/turn_scope.ts";
 import { saveStates } from "./save_states.ts";
 import { createCodec, type Codec, type CodecOptions } from "../codec/codec.ts";
 import { createMailbox, type Mailbox } from "./mailbox.ts";
-import { resolveProviders, type StorageProviders } from "../storage/providers.ts";
+import { resolveProviders, type ProviderRegistry, type StorageProviders } from "../storage/providers.ts";
 import { assertValidKeyPart } from "../storage/keys.ts";
 import { ActivationError, ActorSystemShutDownError, ConfigurationError } from "../errors.ts";
+import { errorCodeOf, notify, now, type QuarkObserver } from "../observe/observer.ts";
+import { observeEventStore, observeStorage } from "../observe/observe_storage.ts";
 
 /**
  * Options for {@linkcode createActorSystem}.
@@ -45,6 +47,11 @@ export interface ActorSystemOptions {
    * this system is its only user, so that a program ends once the system is shut down.
    */
   readonly closeStorages?: boolean | undefined;
+  /**
+   * Told about every storage call, activation, deactivation, turn, retry, conflict, merge,
+   * lost reply and snapshot. An observer that throws is ignored.
+   */
+  readonly observer?: QuarkObserver | undefined;
 }
 
 /**
@@ -181,6 +188,14 @@ const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 type AnyActorDefinition = ActorDefinition<StateDefinitions, Record<string, Handler<StateDefinitions>>>;
 
+/** One call as it waits in a mailbox. */
+interface Message {
+  readonly name: string;
+  readonly handler: Handler<StateDefinitions>;
+  readonly args: unknown[];
+  readonly policy: ConflictPolicy<unknown> | undefined;
+}
+
 interface Activation {
   readonly definition: AnyActorDefinition;
   readonly actorId: string;
@@ -195,6 +210,13 @@ interface Activation {
   /** Set once deactivation starts; no turn starts on this activation after that. */
   closing: Promise<void> | undefined;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** The registry with every storage wrapped once for the observer, when there is one. */
+function observedProviders(registry: ProviderRegistry, observer: QuarkObserver | undefined): ProviderRegistry {
+  if (!observer) return registry;
+  const wrapped = new Map(registry.storages.map((storage) => [storage, observeStorage(storage, observer)]));
+  return { get: (name) => wrapped.get(registry.get(name))!, storages: [...wrapped.values()] };
 }
 
 /**
@@ -225,7 +247,9 @@ interface Activation {
  * ```
  */
 export function createActorSystem(options: ActorSystemOptions): ActorSystem {
-  const providers = resolveProviders(options.storage);
+  const { observer } = options;
+  const providers = observedProviders(resolveProviders(options.storage), observer);
+  const eventStore = options.eventStore && observer ? observeEventStore(options.eventStore, observer) : options.eventStore;
   const codec: Codec = options.codec && "decode" in options.codec ? options.codec : createCodec(options.codec ?? {});
   const activations = new Map<string, Activation>();
   const definitionsByType = new Map<string, AnyActorDefinition>();
@@ -267,15 +291,16 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
       saveStates: (names, saveOptions) => saveStates(scope, names.map((name) => handles[name]!), saveOptions),
       system,
       get eventStore(): EventStore {
-        if (!options.eventStore) throw new ConfigurationError("This actor system has no event store: pass eventStore to createActorSystem");
-        return options.eventStore;
+        if (!eventStore) throw new ConfigurationError("This actor system has no event store: pass eventStore to createActorSystem");
+        return eventStore;
       },
       codec,
+      observer,
     };
   }
 
   function hookContext(activation: Activation): ActorContext<StateDefinitions> {
-    return turnContext(activation, createTurnScope(activation.definition.actorType, activation.actorId, undefined, activation.definition.conflict));
+    return turnContext(activation, createTurnScope(activation.definition.actorType, activation.actorId, undefined, activation.definition.conflict, observer));
   }
 
   function ensureActivated(activation: Activation): Promise<void> {
@@ -289,12 +314,15 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
 
   async function activate(activation: Activation): Promise<void> {
     const { definition, actorId } = activation;
+    const begin = now();
     try {
       const eager = Object.entries(definition.states).map(([property, state]) => state.lazy ? undefined : activation.cells.get(property)!.load());
       await Promise.all(eager);
       await definition.onActivate?.(hookContext(activation));
       activation.activated = true;
+      notify(observer, "actor", { kind: "activation", actorType: definition.actorType, actorId, durationMs: now() - begin, outcome: "ok" });
     } catch (cause) {
+      notify(observer, "actor", { kind: "activation", actorType: definition.actorType, actorId, durationMs: now() - begin, outcome: "error", errorCode: errorCodeOf(cause) });
       throw new ActivationError(definition.actorType, actorId, cause);
     }
   }
@@ -307,21 +335,28 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
 
   async function runTurn(
     activation: Activation,
+    handlerName: string,
     handler: Handler<StateDefinitions>,
     args: unknown[],
     callPolicy: ConflictPolicy<unknown> | undefined,
   ): Promise<unknown> {
     await ensureActivated(activation);
     const { definition, actorId } = activation;
+    const turn = { actorType: definition.actorType, actorId, handler: handlerName };
     for (let attempt = 1; ; attempt++) {
-      await reloadStale(activation);
-      const scope = createTurnScope(definition.actorType, actorId, callPolicy, definition.conflict);
+      const begin = now();
+      const scope = createTurnScope(definition.actorType, actorId, callPolicy, definition.conflict, observer);
       try {
-        return await handler(turnContext(activation, scope), ...args);
+        await reloadStale(activation);
+        const result = await handler(turnContext(activation, scope), ...args);
+        notify(observer, "actor", { kind: "turn", ...turn, attempt, durationMs: now() - begin, outcome: "ok" });
+        return result;
       } catch (error) {
+        notify(observer, "actor", { kind: "turn", ...turn, attempt, durationMs: now() - begin, outcome: "error", errorCode: errorCodeOf(error) });
         // Only a conflict that happened before the turn committed anything asks for a re-run.
         const retry = scope.retryRequest;
         if (retry === undefined || retry.error !== error || attempt >= retry.options.maxAttempts) throw error;
+        notify(observer, "actor", { kind: "retry", ...turn, attempt: attempt + 1, errorCode: errorCodeOf(error) });
         await backoff(attempt, retry.options);
       }
     }
@@ -333,7 +368,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     if (shutDown || !Number.isFinite(timeout) || activation.inFlight.size > 0) return;
     activation.idleTimer = setTimeout(() => {
       // A call that arrived since keeps it active; that call's end schedules the next check.
-      if (activation.inFlight.size === 0) deactivate(activation).catch(() => {});
+      if (activation.inFlight.size === 0) deactivate(activation, "idle").catch(() => {});
     }, timeout);
     // An idle check must not keep a process alive on its own (Node and Bun timers have unref).
     (activation.idleTimer as { unref?: () => void }).unref?.();
@@ -344,11 +379,14 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
    * await, so no turn can start on it from then on: calls that arrive wait for the
    * deactivation to finish and then get a fresh activation.
    */
-  function deactivate(activation: Activation): Promise<void> {
+  function deactivate(activation: Activation, reason: "idle" | "shutdown"): Promise<void> {
     activation.closing ??= (async () => {
       clearTimeout(activation.idleTimer);
       try {
-        if (activation.activated) await activation.definition.onDeactivate?.(hookContext(activation));
+        if (activation.activated) {
+          await activation.definition.onDeactivate?.(hookContext(activation));
+          notify(observer, "actor", { kind: "deactivation", actorType: activation.definition.actorType, actorId: activation.actorId, reason });
+        }
       } finally {
         activation.activated = false;
         if (activations.get(activation.key) === activation) activations.delete(activation.key);
@@ -372,17 +410,18 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     }
   }
 
-  function call(definition: AnyActorDefinition, actorId: string, key: string, handler: Handler<StateDefinitions>, args: unknown[], refOptions: ActorRefOptions): Promise<unknown> {
+  function call(definition: AnyActorDefinition, actorId: string, key: string, name: string, handler: Handler<StateDefinitions>, args: unknown[], refOptions: ActorRefOptions): Promise<unknown> {
     if (shutDown) return Promise.reject(new ActorSystemShutDownError());
     const existing = activations.get(key);
+    const message = { name, handler, args, policy: refOptions.conflict };
     // The common case stays synchronous up to the mailbox, so calls keep their order.
-    if (existing && !existing.closing) return enqueue(existing, handler, args, refOptions);
-    return openActivation(definition, actorId, key).then((activation) => enqueue(activation, handler, args, refOptions));
+    if (existing && !existing.closing) return enqueue(existing, message);
+    return openActivation(definition, actorId, key).then((activation) => enqueue(activation, message));
   }
 
-  function enqueue(activation: Activation, handler: Handler<StateDefinitions>, args: unknown[], refOptions: ActorRefOptions): Promise<unknown> {
+  function enqueue(activation: Activation, message: Message): Promise<unknown> {
     clearTimeout(activation.idleTimer);
-    const turn = () => runTurn(activation, handler, args, refOptions.conflict);
+    const turn = () => runTurn(activation, message.name, message.handler, message.args, message.policy);
     const result = activation.definition.reentrant ? turn() : activation.mailbox.run(turn);
     activation.inFlight.add(result);
     return result.finally(() => {
@@ -409,7 +448,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     const key = activationKey(definition.actorType, actorId);
     const ref: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const [name, handler] of Object.entries(definition.handlers)) {
-      ref[name] = (...args) => call(definition, actorId, key, handler, args, refOptions);
+      ref[name] = (...args) => call(definition, actorId, key, name, handler, args, refOptions);
     }
     return ref as ActorRef<Handlers>;
   }
@@ -419,12 +458,12 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     const pending = [...activations.values()].map(async (activation) => {
       clearTimeout(activation.idleTimer);
       while (activation.inFlight.size > 0) await Promise.allSettled([...activation.inFlight]);
-      await deactivate(activation);
+      await deactivate(activation, "shutdown");
     });
     await Promise.allSettled(pending);
     activations.clear();
     if (options.closeStorages) {
-      await Promise.all([...providers.storages.map((storage) => storage.close()), options.eventStore?.close()]);
+      await Promise.all([...providers.storages.map((storage) => storage.close()), eventStore?.close()]);
     }
   }
 

@@ -4,6 +4,7 @@ import type { ConflictPolicy } from "../state/conflict.ts";
 import type { ActorSystem } from "./actor_system.ts";
 import type { EventStore } from "../events/types.ts";
 import type { Codec } from "../codec/codec.ts";
+import type { QuarkObserver } from "../observe/observer.ts";
 
 /**
  * The states an actor declares, by the name its handlers use.
@@ -130,6 +131,8 @@ export interface ActorContext<States extends StateDefinitions> {
   readonly eventStore: EventStore;
   /** The system's codec, for encoding values the way states are encoded. */
   readonly codec: Codec;
+  /** The system's observer, if it has one, for code that reports events of its own. */
+  readonly observer: QuarkObserver | undefined;
 }
 
 /**

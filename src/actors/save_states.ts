@@ -6,6 +6,7 @@ import {
   mergeInto,
   mergeOf,
   recogniseLanded,
+  reportMerge,
   writeOperation,
   type PreparedWrite,
   type TurnStateHandle,
@@ -37,7 +38,7 @@ export async function saveStates(scope: TurnScope, handles: ReadonlyArray<TurnSt
       try {
         const results = await storage.transact(operations).catch(async (error) => {
           if (!isQuarkError(error, "STORAGE_UNAVAILABLE")) throw error;
-          const landed = await recogniseLanded(entries.map(({ handle }, index) => ({ cell: handle.cell, etag: operations[index]!.etag })));
+          const landed = await recogniseLanded(entries.map(({ handle }, index) => ({ cell: handle.cell, etag: operations[index]!.etag })), scope.observer);
           if (!landed) throw error;
           return landed.map((revision, index) => ({ etag: operations[index]!.etag, revision }));
         });
@@ -48,6 +49,7 @@ export async function saveStates(scope: TurnScope, handles: ReadonlyArray<TurnSt
         const conflicting = isQuarkError(error, "STATE_CONFLICT") ? entryOf(entries, error as StateConflictError) : undefined;
         const policy = (conflicting ?? entries[0]!).handle.policyFor();
         if (conflicting && mergeOf(policy) && attempt < MAX_MERGE_ATTEMPTS) {
+          reportMerge(scope.observer, error as StateConflictError, attempt);
           await mergeAll(entries);
           continue;
         }

@@ -4,6 +4,7 @@ import type { Upcasters } from "../state/define_state.ts";
 import type { StandardSchemaV1 } from "../state/standard_schema.ts";
 import { validate } from "../state/standard_schema.ts";
 import { upcastValue } from "../state/state_cell.ts";
+import { errorCodeOf, notify, type QuarkObserver } from "../observe/observer.ts";
 
 /** What an aggregate needs to know about its events and state. */
 export interface AggregateDefinition<State, Event extends { type: string }> {
@@ -81,6 +82,7 @@ export function createAggregate<State, Event extends { type: string }>(
   store: EventStore,
   codec: Codec,
   stream: string,
+  observer?: QuarkObserver,
 ): Aggregate<State, Event> {
   let committed = definition.initial();
   let version = 0;
@@ -114,21 +116,25 @@ export function createAggregate<State, Event extends { type: string }>(
       const valid = await validate(definition.stateSchema, committed, snapshotTarget, "write");
       await store.saveSnapshot(stream, { version, data: await codec.encode(valid, definition.stateVersion, snapshotBinding(stream, version)) });
       snapshotVersion = version;
-    } catch {
-      return;
+      notify(observer, "snapshot", { stream, version, outcome: "written" });
+    } catch (error) {
+      notify(observer, "snapshot", { stream, version, outcome: "skipped", reason: errorCodeOf(error) });
     }
   }
 
   // An unreadable snapshot (corrupt, undecryptable, no upcaster, invalid) is skipped:
   // replaying the whole stream gives the same state, only slower.
   async function readableSnapshot(): Promise<{ state: State; version: number } | undefined> {
+    let snapshotAt = 0;
     try {
       const snapshot = await store.loadSnapshot(stream);
       if (!snapshot) return undefined;
+      snapshotAt = snapshot.version;
       const decoded = await codec.decode(snapshot.data, snapshotBinding(stream, snapshot.version));
       const upcast = upcastValue({ name: snapshotTarget, version: definition.stateVersion, migrate: definition.migrateState }, decoded.value, decoded.schemaVersion);
       return { state: await validate(definition.stateSchema, upcast, snapshotTarget, "read"), version: snapshot.version };
-    } catch {
+    } catch (error) {
+      notify(observer, "snapshot", { stream, version: snapshotAt, outcome: "unreadable", reason: errorCodeOf(error) });
       return undefined;
     }
   }

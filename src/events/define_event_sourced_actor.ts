@@ -314,7 +314,7 @@ export function defineEventSourcedActor<
     handlers: handlers as CommandsAsHandlers<Commands> & Record<string, Handler<{}>>,
     idleTimeoutMs: options.idleTimeoutMs,
     async onActivate(context) {
-      const aggregate = createAggregate(definition, context.eventStore, context.codec, streamNameOf(actorType, context.actorId));
+      const aggregate = createAggregate(definition, context.eventStore, context.codec, streamNameOf(actorType, context.actorId), context.observer);
       await aggregate.recover();
       activationsOf(context.system).set(context.actorId, aggregate);
     },

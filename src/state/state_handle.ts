@@ -2,7 +2,8 @@ import type { StateKey, TransactOperation } from "../storage/types.ts";
 import type { ConflictPolicy } from "./conflict.ts";
 import type { CommittedState, StateCell } from "./state_cell.ts";
 import { resolveConflict, type TurnScope } from "./turn_scope.ts";
-import { isQuarkError } from "../errors.ts";
+import { isQuarkError, type StateConflictError } from "../errors.ts";
+import { notify, type QuarkObserver } from "../observe/observer.ts";
 
 /**
  * Options for one save or delete.
@@ -149,13 +150,22 @@ export function mergeOf<T>(policy: ConflictPolicy<T>): ((base: T, mine: T, their
  * After a write or transaction failed with an unknown outcome: if every write carried an etag
  * that is now stored, the writes landed and their revisions are returned; otherwise `undefined`.
  */
-export async function recogniseLanded<T>(writes: ReadonlyArray<{ cell: StateCell<T>; etag: string }>): Promise<number[] | undefined> {
+export async function recogniseLanded<T>(writes: ReadonlyArray<{ cell: StateCell<T>; etag: string }>, observer: QuarkObserver | undefined): Promise<number[] | undefined> {
+  let landed: number[] | undefined;
   try {
     const revisions = await Promise.all(writes.map(({ cell, etag }) => cell.landed(etag)));
-    return revisions.every((revision) => revision !== undefined) ? revisions as number[] : undefined;
+    landed = revisions.every((revision) => revision !== undefined) ? revisions as number[] : undefined;
   } catch {
-    return undefined;
+    landed = undefined;
   }
+  for (const { cell } of writes) notify(observer, "write", { kind: "lost-reply", key: cell.key, outcome: landed ? "landed" : "unknown" });
+  return landed;
+}
+
+/** Reports a conflict that a merge resolves, then the merge. */
+export function reportMerge(observer: QuarkObserver | undefined, error: StateConflictError, attempt: number): void {
+  notify(observer, "write", { kind: "conflict", key: error.key, policy: "merge", resolution: "merged" });
+  notify(observer, "write", { kind: "merge", key: error.key, attempt });
 }
 
 /** Creates one turn's handle on a cell. Its draft is the turn's own. */
@@ -191,7 +201,7 @@ export function createTurnHandle<T>(cell: StateCell<T>, scope: TurnScope): TurnS
       try {
         const result = await cell.storage.write(operation).catch(async (error) => {
           if (!isQuarkError(error, "STORAGE_UNAVAILABLE")) throw error;
-          const landed = await recogniseLanded([{ cell, etag: operation.etag }]);
+          const landed = await recogniseLanded([{ cell, etag: operation.etag }], scope.observer);
           if (!landed) throw error;
           return { etag: operation.etag, revision: landed[0]! };
         });
@@ -201,6 +211,7 @@ export function createTurnHandle<T>(cell: StateCell<T>, scope: TurnScope): TurnS
         // A conflict or an unknown outcome leaves the cell possibly behind storage.
         cell.stale = true;
         if (merge && isQuarkError(error, "STATE_CONFLICT") && attempt < MAX_MERGE_ATTEMPTS) {
+          reportMerge(scope.observer, error as StateConflictError, attempt);
           await mergeInto(cell, prepared, merge);
           continue;
         }
@@ -217,6 +228,7 @@ export function createTurnHandle<T>(cell: StateCell<T>, scope: TurnScope): TurnS
         if (!isQuarkError(error, "STORAGE_UNAVAILABLE")) throw error;
         // Absent afterwards: our delete landed, or another one did first; either way it is gone.
         const stored = await cell.storage.read(key).catch(() => error);
+        notify(scope.observer, "write", { kind: "lost-reply", key, outcome: stored === null ? "landed" : "unknown" });
         if (stored !== null) throw error;
         return false;
       });

@@ -1,5 +1,6 @@
 import { type ConflictPolicy, type ResolvedRetryOptions, retryOptionsOf } from "./conflict.ts";
-import { isQuarkError, TurnPartiallyCommittedError } from "../errors.ts";
+import { isQuarkError, type StateConflictError, TurnPartiallyCommittedError } from "../errors.ts";
+import { notify, type QuarkObserver } from "../observe/observer.ts";
 
 /**
  * What one attempt of one turn owns: its call's policy, what it has committed so far, and
@@ -15,13 +16,28 @@ export interface TurnScope {
   readonly actorPolicy: ConflictPolicy<unknown> | undefined;
   /** What this attempt has committed, in order: state names, or `"events"`. */
   readonly committed: string[];
+  /** Where conflicts, merges and lost replies are reported. */
+  readonly observer: QuarkObserver | undefined;
   /** Set by a conflict that the `retry` policy resolves by re-running the turn. */
   retryRequest: { readonly error: unknown; readonly options: ResolvedRetryOptions } | undefined;
 }
 
 /** A fresh scope for one attempt of a turn. */
-export function createTurnScope(actorType: string, actorId: string, callPolicy?: ConflictPolicy<unknown>, actorPolicy?: ConflictPolicy<unknown>): TurnScope {
-  return { actorType, actorId, callPolicy, actorPolicy, committed: [], retryRequest: undefined };
+export function createTurnScope(
+  actorType: string,
+  actorId: string,
+  callPolicy: ConflictPolicy<unknown> | undefined,
+  actorPolicy: ConflictPolicy<unknown> | undefined,
+  observer: QuarkObserver | undefined,
+): TurnScope {
+  return { actorType, actorId, callPolicy, actorPolicy, observer, committed: [], retryRequest: undefined };
+}
+
+/** The name of a policy, for reports. */
+// deno-lint-ignore no-explicit-any
+export function policyName(policy: ConflictPolicy<any>): "abort" | "retry" | "merge" | "last-write-wins" {
+  if (typeof policy === "string") return policy === "retry" ? "retry" : policy;
+  return "merge" in policy ? "merge" : "retry";
 }
 
 /** A refusal that says nothing was applied and that trying again may succeed. */
@@ -39,9 +55,16 @@ export function isRetryableConflict(error: unknown): boolean {
 // deno-lint-ignore no-explicit-any
 export function resolveConflict(scope: TurnScope, error: unknown, policy: ConflictPolicy<any>): unknown {
   if (!isRetryableConflict(error)) return error;
+  const report = (resolution: "retried" | "partial" | "thrown") => {
+    if (isQuarkError(error, "STATE_CONFLICT")) notify(scope.observer, "write", { kind: "conflict", key: (error as StateConflictError).key, policy: policyName(policy), resolution });
+  };
   // Whatever the policy, a conflict after a commit must not read as "nothing happened".
-  if (scope.committed.length > 0) return new TurnPartiallyCommittedError(scope.actorType, scope.actorId, [...scope.committed], error);
+  if (scope.committed.length > 0) {
+    report("partial");
+    return new TurnPartiallyCommittedError(scope.actorType, scope.actorId, [...scope.committed], error);
+  }
   const options = retryOptionsOf(policy);
   if (options) scope.retryRequest = { error, options };
+  report(options ? "retried" : "thrown");
   return error;
 }

@@ -1,0 +1,152 @@
+// The observer (issue 12, part 1): what a real turn reports, and that a throwing observer
+// changes nothing.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as v from "valibot";
+import {
+  createActorSystem,
+  defineActor,
+  defineEventSourcedActor,
+  defineState,
+  memoryEventStore,
+  memoryStorage,
+  StorageUnavailableError,
+  streamNameOf,
+  type ActorEvent,
+  type QuarkObserver,
+  type SnapshotEvent,
+  type StateStorage,
+  type StorageOperationEvent,
+  type WriteEvent,
+} from "../../mod.ts";
+
+function recorder() {
+  const storage: StorageOperationEvent[] = [];
+  const actor: ActorEvent[] = [];
+  const write: WriteEvent[] = [];
+  const snapshot: SnapshotEvent[] = [];
+  const observer: QuarkObserver = {
+    storageOperation: (event) => storage.push(event),
+    actor: (event) => actor.push(event),
+    write: (event) => write.push(event),
+    snapshot: (event) => snapshot.push(event),
+  };
+  return { observer, storage, actor, write, snapshot };
+}
+
+const count = defineState("count", { schema: v.number(), initial: 0 });
+function counter(conflict: "retry" | { merge: (base: number, mine: number, theirs: number) => number }) {
+  return defineActor("counter", {
+    states: { count },
+    conflict,
+    handlers: {
+      async add({ states }, by: number) {
+        states.count.value += by;
+        await states.count.save();
+        return states.count.value;
+      },
+    },
+  });
+}
+
+test("a turn reports its storage calls, activation, the conflict, the retry and the deactivation", async () => {
+  const shared = memoryStorage();
+  const seen = recorder();
+  const Counter = counter("retry");
+  const system = createActorSystem({ storage: shared, observer: seen.observer });
+  const other = createActorSystem({ storage: shared });
+  await system.actor(Counter, "c").add(1);
+  await other.actor(Counter, "c").add(10);
+  assert.equal(await system.actor(Counter, "c").add(100), 111);
+  await system.shutdown();
+  await other.shutdown();
+
+  assert.deepEqual(seen.storage.map((event) => `${event.operation}:${event.outcome}${event.errorCode ? `:${event.errorCode}` : ""}`), [
+    "read:ok", "write:ok", "write:error:STATE_CONFLICT", "read:ok", "write:ok",
+  ]);
+  assert.ok(seen.storage.every((event) => event.backend === "memory" && event.roundTrips === 1 && event.durationMs >= 0));
+  assert.deepEqual(seen.storage[1]!.key, { actorType: "counter", actorId: "c", stateName: "count" });
+  assert.deepEqual(seen.actor.map((event) => event.kind === "turn" ? `turn:${event.handler}:${event.attempt}:${event.outcome}` : event.kind), [
+    "activation", "turn:add:1:ok", "turn:add:1:error", "retry", "turn:add:2:ok", "deactivation",
+  ]);
+  assert.deepEqual(seen.write, [{ kind: "conflict", key: { actorType: "counter", actorId: "c", stateName: "count" }, policy: "retry", resolution: "retried" }]);
+});
+
+test("merges and recognised lost replies are reported", async () => {
+  const inner = memoryStorage();
+  let loseNext = false;
+  const flaky: StateStorage = {
+    ...inner,
+    async write(request) {
+      const result = await inner.write(request);
+      if (loseNext) {
+        loseNext = false;
+        throw new StorageUnavailableError("flaky", "write", new Error("reply lost"));
+      }
+      return result;
+    },
+  };
+  const seen = recorder();
+  const Counter = counter({ merge: (base, mine, theirs) => theirs + mine - base });
+  const system = createActorSystem({ storage: flaky, observer: seen.observer });
+  const other = createActorSystem({ storage: inner });
+  await system.actor(Counter, "c").add(1);
+  await other.actor(Counter, "c").add(10);
+  assert.equal(await system.actor(Counter, "c").add(100), 111);
+  loseNext = true;
+  assert.equal(await system.actor(Counter, "c").add(1), 112);
+  await Promise.all([system.shutdown(), other.shutdown()]);
+  const key = { actorType: "counter", actorId: "c", stateName: "count" };
+  assert.deepEqual(seen.write, [
+    { kind: "conflict", key, policy: "merge", resolution: "merged" },
+    { kind: "merge", key, attempt: 1 },
+    { kind: "lost-reply", key, outcome: "landed" },
+  ]);
+});
+
+test("snapshots written, skipped and unreadable are reported", async () => {
+  const eventStore = memoryEventStore();
+  const seen = recorder();
+  const Gauge = defineEventSourcedActor("gauge", {
+    events: v.object({ type: v.literal("Set"), to: v.number() }),
+    state: v.object({ level: v.pipe(v.number(), v.maxValue(10)) }),
+    initial: { level: 0 },
+    snapshotEvery: 1,
+    apply: (_state, event) => ({ level: event.to }),
+    commands: {
+      async set(gauge, to: number) {
+        await gauge.raise({ type: "Set", to });
+        await gauge.commit();
+      },
+      level: (gauge) => gauge.state.level,
+    },
+  });
+  const system = createActorSystem({ storage: memoryStorage(), eventStore, observer: seen.observer });
+  await system.actor(Gauge, "g").set(5);
+  await system.actor(Gauge, "g").set(50); // over the schema's maximum: no snapshot of it
+  await system.shutdown();
+  const stream = streamNameOf("gauge", "g");
+  assert.deepEqual(seen.snapshot, [
+    { stream, version: 1, outcome: "written" },
+    { stream, version: 2, outcome: "skipped", reason: "STATE_VALIDATION" },
+  ]);
+  const forged = { ...eventStore, loadSnapshot: async () => ({ version: 2, data: new Uint8Array([7]) }) };
+  const reader = recorder();
+  const restarted = createActorSystem({ storage: memoryStorage(), eventStore: forged, observer: reader.observer });
+  assert.equal(await restarted.actor(Gauge, "g").level(), 50);
+  await restarted.shutdown();
+  assert.equal(reader.snapshot[0]?.outcome, "unreadable");
+  assert.equal(reader.snapshot[0]?.version, 2);
+});
+
+test("an observer that throws never breaks a turn", async () => {
+  const explode = () => {
+    throw new Error("observer bug");
+  };
+  const system = createActorSystem({
+    storage: memoryStorage(),
+    observer: { storageOperation: explode, actor: explode, write: explode, snapshot: explode },
+  });
+  assert.equal(await system.actor(counter("retry"), "c").add(2), 2);
+  await system.shutdown();
+});
