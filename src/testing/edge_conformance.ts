@@ -130,8 +130,10 @@ function create(key: StateKey, value: Uint8Array): WriteRequest {
   return { key, value, etag: crypto.randomUUID(), expectedEtag: null };
 }
 
+// Escapes everything outside printable ASCII, so invisible and look-alike ids read apart.
 function label(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  const shown = JSON.stringify(text.length > 40 ? text.slice(0, 40) : text);
+  return shown.replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`) + (text.length > 40 ? "…" : "");
 }
 
 async function inBatches<T>(items: readonly T[], size: number, action: (item: T, index: number) => Promise<void>): Promise<void> {
