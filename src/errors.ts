@@ -484,9 +484,9 @@ export class ActorSystemShutDownError extends QuarkError {
  * @example Telling contention from an outage
  * ```ts
  * import { ContentionError, isQuarkError } from "@quark/persistence";
- * const error = new ContentionError("cassandra", "write", 10);
- * if (!isQuarkError(error, "CONTENTION") || isQuarkError(error, "STORAGE_UNAVAILABLE")) throw new Error("wrong code");
- * if (error.attempts !== 10) throw new Error("attempts lost");
+ * const error: unknown = new ContentionError("cassandra", "write", 10);
+ * if (isQuarkError(error, "STORAGE_UNAVAILABLE")) throw new Error("contention is not an outage");
+ * if (!(error instanceof ContentionError) || error.attempts !== 10) throw new Error("attempts lost");
  * ```
  */
 export class ContentionError extends QuarkError {

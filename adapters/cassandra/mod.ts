@@ -558,6 +558,13 @@ function provenUnapplied(step: Step, observed: Observed | null | undefined): boo
 /**
  * The list-index partition of an actor id: FNV-1a over its UTF-8 bytes, modulo the bucket
  * count. Part of the stored layout: it must never change.
+ *
+ * @example Which index partition holds an actor
+ * ```ts
+ * import { bucketOf } from "@quark/persistence/cassandra";
+ * const bucket = bucketOf("alice", 16);
+ * if (bucket < 0 || bucket >= 16 || bucketOf("alice", 16) !== bucket) throw new Error("not a stable bucket");
+ * ```
  */
 export function bucketOf(actorId: string, buckets: number): number {
   if (buckets === 1) return 0;
