@@ -157,6 +157,26 @@ const suite: RuntimeSuite = {
       }
     });
 
+    test("core: the observer reports storage calls, turns and a retried conflict; a throwing one changes nothing", async () => {
+      const storage = memoryStorage();
+      const seen: string[] = [];
+      const observed = createActorSystem({
+        storage,
+        observer: {
+          storageOperation: (event) => seen.push(`${event.operation}:${event.outcome}`),
+          actor: (event) => seen.push(event.kind),
+          write: (event) => seen.push(`${event.kind}:${event.kind === "conflict" ? event.resolution : ""}`),
+        },
+      });
+      const other = createActorSystem({ storage, observer: { actor: () => { throw new Error("observer bug"); } } });
+      await observed.actor(Account, "obs").deposit(1);
+      await other.actor(Account, "obs").deposit(1);
+      check(await observed.actor(Account, "obs", { conflict: "retry" }).deposit(1) === 3, "the retried turn saw the other deposit");
+      await Promise.all([observed.shutdown(), other.shutdown()]);
+      const expected = "read:ok,activation,write:ok,turn,write:error,conflict:retried,turn,retry,read:ok,write:ok,turn,deactivation";
+      check(seen.join() === expected, `observed ${seen.join()}`);
+    });
+
     const compression = "core: gzip compression shrinks large values and reads them back";
     if (typeof CompressionStream !== "function") {
       skip(compression, "this runtime has no CompressionStream; use the codec without compression here");
