@@ -1,4 +1,5 @@
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "./types.ts";
+import { assertValidKeyPart } from "../storage/keys.ts";
 import { assertExpectedVersion, assertNewEvents } from "./guards.ts";
 import { EventStoreConflictError } from "../errors.ts";
 
@@ -30,6 +31,7 @@ export function memoryEventStore(): EventStore {
     name: DRIVER_NAME,
     append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
       try {
+        assertValidKeyPart("stream", stream);
         assertExpectedVersion(expected);
         assertNewEvents(events);
         const existing = streams.get(stream) ?? [];
@@ -49,6 +51,7 @@ export function memoryEventStore(): EventStore {
       }
     },
     async *read(stream: string, options: ReadStreamOptions = {}): AsyncIterable<StoredEvent> {
+      assertValidKeyPart("stream", stream);
       const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
       let next = Math.max(1, options.fromVersion ?? 1);
       while (true) {
@@ -58,18 +61,21 @@ export function memoryEventStore(): EventStore {
         next += page.length;
       }
     },
-    version(stream: string) {
-      return Promise.resolve(streams.get(stream)?.length ?? 0);
+    async version(stream: string) {
+      assertValidKeyPart("stream", stream);
+      return streams.get(stream)?.length ?? 0;
     },
-    saveSnapshot(stream: string, snapshot: StoredSnapshot) {
+    async saveSnapshot(stream: string, snapshot: StoredSnapshot) {
+      assertValidKeyPart("stream", stream);
       const stored = snapshots.get(stream);
-      if (stored && stored.version >= snapshot.version) return Promise.resolve(false);
+      if (stored && stored.version >= snapshot.version) return false;
       snapshots.set(stream, { version: snapshot.version, data: snapshot.data.slice() });
-      return Promise.resolve(true);
+      return true;
     },
-    loadSnapshot(stream: string) {
+    async loadSnapshot(stream: string) {
+      assertValidKeyPart("stream", stream);
       const stored = snapshots.get(stream);
-      return Promise.resolve(stored ? { version: stored.version, data: stored.data.slice() } : null);
+      return stored ? { version: stored.version, data: stored.data.slice() } : null;
     },
     close() {
       return Promise.resolve();
