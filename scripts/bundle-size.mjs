@@ -7,8 +7,12 @@ import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-/** The core entry's budget, min+gz, valibot excluded. */
-export const CORE_BUDGET_BYTES = 15 * 1024;
+/**
+ * The core entry's budget, min+gz, valibot excluded. Raised from 15 KiB to 20 KiB when turns
+ * became units of work, the observer, bounded decoding and the key rule joined the core
+ * (17.8 KiB then); it guards against accidental growth, not against features.
+ */
+export const CORE_BUDGET_BYTES = 20 * 1024;
 
 const worker = `
 import * as v from "valibot";
