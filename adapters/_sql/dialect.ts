@@ -28,11 +28,11 @@ export interface SqlTables {
 }
 
 /**
- * The outcome column of a write: `written` (applied now), `retried` (the stored etag is the
- * request's own, so an earlier attempt applied it), `conflict` (another etag is stored),
- * `absent` (nothing live is stored), or `null` when the statement could not tell.
+ * The outcome column of a write: `written` (the row now holds the request's etag, applied now
+ * or by an earlier attempt whose reply was lost), `conflict` (another etag is stored: the
+ * etag column says which), or `absent` (nothing live is stored).
  */
-export type WriteOutcome = "written" | "retried" | "conflict" | "absent" | null;
+export type WriteOutcome = "written" | "conflict" | "absent";
 
 /** The outcome column of a delete: `deleted`, `conflict`, `absent`, or `null` (absent). */
 export type DeleteOutcome = "deleted" | "conflict" | "absent" | null;
@@ -41,12 +41,19 @@ export type DeleteOutcome = "deleted" | "conflict" | "absent" | null;
 export type ErrorKind =
   /** A unique key was violated: a concurrent writer got there first. */
   | { readonly kind: "unique" }
-  /** A guarded statement inside a transaction found its precondition unmet. */
-  | { readonly kind: "guard"; readonly index: number; readonly detail: string }
+  /**
+   * A guarded statement inside a transaction found its precondition unmet: `detail` is its
+   * outcome, and `etag` the etag it found stored (`null`: none), where the statement says.
+   */
+  | { readonly kind: "guard"; readonly index: number; readonly detail: string; readonly etag?: string | null }
   /** The database aborted the transaction because of concurrent access (deadlock, serialization). */
   | { readonly kind: "contention" }
   /** The tables do not exist: the schema was never created. */
   | { readonly kind: "missing-schema" }
+  /** The server refused this input for good (bad bytes, out of range, too big for an index). */
+  | { readonly kind: "invalid-input"; readonly problem: string }
+  /** The server refused the connection's settings (credentials, database, privileges). */
+  | { readonly kind: "configuration"; readonly problem: string }
   /** Anything else: the backend is unreachable or failing. */
   | { readonly kind: "unavailable" };
 
@@ -63,7 +70,10 @@ export interface SqlDialect {
   eventSchema(tables: SqlTables): SqlStatement[];
   /** Reads one live state. Columns: value, etag, revision, expires_ms. */
   readState(tables: SqlTables, request: { actorType: string; actorId: string; stateName: string }): SqlStatement;
-  /** Writes one state if its precondition holds. One row: outcome, revision, etag, expires_ms. */
+  /**
+   * Writes one state if its precondition holds. One row: outcome, revision, etag, expires_ms,
+   * where the etag is the one stored when the write was refused (`null` when written).
+   */
   writeState(tables: SqlTables, request: WriteRequest, guard?: number): SqlStatement;
   /** Deletes one state if its precondition holds. One row: outcome, etag. */
   deleteState(tables: SqlTables, request: DeleteRequest, guard?: number): SqlStatement;
@@ -88,20 +98,47 @@ export interface SqlDialect {
   classify(error: unknown): ErrorKind;
   /** The most parameters one statement may bind. */
   readonly maxParameters: number;
+  /** The longest key the state table holds, in UTF-8 bytes of `encodeKey(key)`. */
+  readonly maxKeyBytes?: number;
+  /** The longest stream name the event tables hold, in UTF-8 bytes. */
+  readonly maxStreamBytes?: number;
 }
 
 /** The text that guard failures carry, so {@linkcode parseGuard} can find them. */
 export const GUARD_MARKER = "quark_guard";
 
 /**
- * Finds a guard failure in an error message: `quark_guard:<index>:<detail>`.
+ * Finds a guard failure in an error message: `quark_guard:<index>:<detail>[:<etag as hex>]`.
+ * A guard that reports an etag reports it as the hex of its UTF-8 bytes (empty: no state), so
+ * any etag survives the error message intact.
  *
  * @param message The driver's error message.
- * @returns The statement index and detail, or `undefined`.
+ * @returns The statement index, detail and etag, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { parseGuard } from "./dialect.ts";
+ * const found = parseGuard('invalid input syntax for type integer: "quark_guard:2:conflict:6531"');
+ * if (found?.index !== 2 || found.detail !== "conflict" || found.etag !== "e1") throw new Error("not parsed");
+ * ```
  */
-export function parseGuard(message: string): { index: number; detail: string } | undefined {
-  const match = new RegExp(`${GUARD_MARKER}:(\\d+):([A-Za-z0-9_-]*)`).exec(message);
-  return match ? { index: Number(match[1]), detail: match[2]! } : undefined;
+export function parseGuard(message: string): { index: number; detail: string; etag?: string | null } | undefined {
+  const match = new RegExp(`${GUARD_MARKER}:(\\d+):([A-Za-z0-9_-]*)(?::([0-9A-Fa-f]*))?`).exec(message);
+  if (!match) return undefined;
+  const found = { index: Number(match[1]), detail: match[2]! };
+  if (match[3] === undefined) return found;
+  return { ...found, etag: match[3] === "" ? null : decodeHex(match[3]) };
+}
+
+function decodeHex(hex: string): string | undefined {
+  if (hex.length % 2 !== 0) return undefined;
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let index = 0; index < bytes.length; index++) bytes[index] = parseInt(hex.slice(index * 2, index * 2 + 2), 16);
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -8,12 +8,15 @@
 
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "../../src/events/types.ts";
 import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
-import { CorruptDataError, EventStoreConflictError } from "../../src/errors.ts";
+import { CorruptDataError, EventStoreConflictError, isQuarkError } from "../../src/errors.ts";
+import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
 import type { SqlExecutor, SqlRow, SqlStatement } from "./executor.ts";
 import { toBytes, toNumber } from "./executor.ts";
 import type { SqlDialect, SqlTables } from "./dialect.ts";
 import { executorLifecycle } from "./lifecycle.ts";
-import { driverFailure } from "./storage.ts";
+import { toText } from "./storage.ts";
+import { failureMapper, sanitizeDriverError } from "./errors.ts";
+import { contentionRetry, type ContentionRetryOptions } from "./retry.ts";
 
 const DEFAULT_PAGE_SIZE = 500;
 /** How often an `"any"` append retries after losing a race before it gives up. */
@@ -31,6 +34,10 @@ export interface SqlEventStoreConfig {
   readonly executor: () => Promise<SqlExecutor>;
   /** Whether to create missing tables on first use. */
   readonly autoCreateSchema: boolean;
+  /** How to retry what the server aborts under contention (deadlock, serialization failure). */
+  readonly contentionRetry?: ContentionRetryOptions;
+  /** `host:port` of the server, for messages, when the adapter knows it. */
+  readonly endpoint?: string;
 }
 
 /** A SQL-backed {@linkcode EventStore} with an explicit schema call. */
@@ -39,9 +46,6 @@ export interface SqlEventStore extends EventStore {
   ensureSchema(): Promise<void>;
 }
 
-function assertStream(stream: string): void {
-  if (typeof stream !== "string") throw new TypeError(`Stream names must be strings, got ${typeof stream}`);
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,7 +59,14 @@ function delay(ms: number): Promise<void> {
  */
 export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
   const { name, dialect, tables } = config;
-  const fail = (operation: string, error: unknown): never => driverFailure(name, dialect, operation, error);
+  const fail = failureMapper(name, dialect, config.endpoint);
+  const retry = contentionRetry(name, (error) => dialect.classify(error).kind === "contention", config.contentionRetry);
+
+  function assertStream(stream: string): void {
+    if (typeof stream !== "string") throw new TypeError(`Stream names must be strings, got ${typeof stream}`);
+    assertValidKeyPart("stream", stream);
+    if (dialect.maxStreamBytes !== undefined) assertKeyWithinLimit(name, "stream", stream, dialect.maxStreamBytes);
+  }
 
   const { ready, ensureSchema, close } = executorLifecycle(name, config.executor, () => dialect.eventSchema(tables), config.autoCreateSchema, fail);
 
@@ -101,17 +112,19 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
     for (let attempt = 1; ; attempt++) {
       let result: { head: number; inserted: number };
       try {
-        result = await appendOnce(sql, stream, events, wanted);
+        // A deadlock or serialization failure aborted the attempt whole: run it again as is.
+        result = await retry("append", () => appendOnce(sql, stream, events, wanted));
       } catch (error) {
+        if (isQuarkError(error)) throw error;
         const kind = dialect.classify(error);
-        if (kind.kind === "unique" || kind.kind === "contention" || kind.kind === "guard") {
+        if (kind.kind === "unique" || kind.kind === "guard") {
           // "any" promises gap-free versions, not a particular one: take the next head.
           if (wanted === null && attempt < MAX_ANY_ATTEMPTS) {
             await delay(Math.random() * Math.min(20, attempt));
             continue;
           }
           const actual = kind.kind === "guard" && /^\d+$/.test(kind.detail) ? Number(kind.detail) : undefined;
-          throw new EventStoreConflictError(stream, expected, actual, { cause: error });
+          throw new EventStoreConflictError(stream, expected, actual, { cause: sanitizeDriverError(error) });
         }
         return fail("append", error);
       }
@@ -139,7 +152,7 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
         for (const row of rows) {
           let event: StoredEvent;
           try {
-            event = { stream, version: toNumber(row[0]), type: String(row[1]), data: toBytes(row[2]) };
+            event = { stream, version: toNumber(row[0]), type: toText(row[1]), data: toBytes(row[2]) };
           } catch (error) {
             throw new CorruptDataError(`Event store ${name} returned a malformed event row in stream ${JSON.stringify(stream)}`, { cause: error });
           }
@@ -165,7 +178,7 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
       }
       const sql = await ready("saveSnapshot");
       try {
-        const rows = await sql.query(dialect.saveSnapshot(tables, stream, snapshot.version, snapshot.data));
+        const rows = await retry("saveSnapshot", () => sql.query(dialect.saveSnapshot(tables, stream, snapshot.version, snapshot.data)));
         return rows.length > 0;
       } catch (error) {
         // Two first snapshots racing on a dialect without upsert: the other one is kept.

@@ -13,6 +13,14 @@ import type { NewEvent } from "../../src/events/types.ts";
 /** PostgreSQL truncates identifiers at 63 bytes; derived index names add up to 12. */
 export const POSTGRES_MAX_IDENTIFIER = 48;
 
+/**
+ * The longest key, in UTF-8 bytes of `encodeKey(key)`, that the primary key index holds. A
+ * B-tree entry may take at most 2704 bytes of an 8 KiB page; the three key columns, their
+ * length headers and the entry header stay within that below this bound, so no write fails
+ * with "index row size exceeds maximum" (54000). Stream names get the same bound.
+ */
+export const POSTGRES_MAX_KEY_BYTES = 2600;
+
 /** Serialises `CREATE … IF NOT EXISTS` across processes, which PostgreSQL does not do itself. */
 const SCHEMA_LOCK_KEY = 0x51_75_61_72; // "Quar"
 
@@ -44,15 +52,19 @@ function keyMatch(bind: (value: SqlParam) => string, key: StateKey): string {
 }
 
 /**
- * Wraps the outcome union so the statement returns exactly one row, and, with a guard, fails
- * the statement (and so its transaction) when the outcome is not one of `ok`. The failing
- * cast depends on a column, so PostgreSQL cannot fold it into a constant and raise it early.
+ * Turns the one row a write or delete leaves in `o` into the statement's result, and, with a
+ * guard, fails the statement (and so its transaction) when the outcome is not one of `ok`.
+ * The failure carries the outcome and the stored etag as hex, read under the same row lock
+ * that refused the operation, so a transaction reports what it collided with without reading
+ * again after its rollback. The failing cast depends on a column, so PostgreSQL cannot fold
+ * it into a constant and raise it early.
  */
-function outcomeRow(union: string, columns: string, ok: readonly string[], bind: (value: SqlParam) => string, guard?: number): string {
+function outcomeRow(rows: string, columns: string, ok: readonly string[], bind: (value: SqlParam) => string, guard?: number): string {
+  const outcome = "coalesce(o.outcome, 'absent')";
   const guardColumn = guard === undefined
     ? ""
-    : `, CASE WHEN o.outcome IN (${ok.map((value) => `'${value}'`).join(", ")}) THEN 0 ELSE CAST(${bind(`${GUARD_MARKER}:${guard}:`)}::text || coalesce(o.outcome, 'absent') AS integer) END AS guard`;
-  return `SELECT ${columns}${guardColumn} FROM (SELECT 1) AS one LEFT JOIN (${union}) AS o ON true`;
+    : `, CASE WHEN ${outcome} IN (${ok.map((value) => `'${value}'`).join(", ")}) THEN 0 ELSE CAST(${bind(`${GUARD_MARKER}:${guard}:`)}::text || ${outcome} || ':' || coalesce(encode(convert_to(o.etag, 'UTF8'), 'hex'), '') AS integer) END AS guard`;
+  return `SELECT ${columns}${guardColumn} FROM (SELECT 1) AS one LEFT JOIN (${rows}) AS o ON true`;
 }
 
 function stateSchema(tables: SqlTables): SqlStatement[] {
@@ -118,6 +130,14 @@ function readState(tables: SqlTables, key: StateKey): SqlStatement {
   };
 }
 
+/**
+ * One statement per write, and it locks at most the key's row. The `ON CONFLICT` arm of a
+ * create-only or last-write-wins insert always locks the row it met, so it sets every column
+ * to either the new value or the stored one: its `RETURNING` then shows the etag the server
+ * held when it refused, under the row lock, never one from a snapshot that a concurrent
+ * commit made stale. (A refused create costs a row version that changes nothing.) A
+ * statement that locks exactly one row cannot take part in a deadlock.
+ */
 function writeState(tables: SqlTables, request: WriteRequest, guard?: number): SqlStatement {
   const { bind, params } = binder();
   const state = table(tables, tables.state);
@@ -129,39 +149,74 @@ function writeState(tables: SqlTables, request: WriteRequest, guard?: number): S
   const etag = `${bind(request.etag)}::text`;
   const ttl = bind(request.ttlMs ?? null);
   const expires = `CASE WHEN ${ttl}::float8 IS NULL THEN NULL ELSE now() + ${ttl}::float8 * interval '1 millisecond' END`;
-  const match = `s.actor_type = ${type} AND s.actor_id = ${id} AND s.state_name = ${name}`;
-  const columns = "o.outcome, o.revision, o.etag, o.expires_ms";
-  const applied = `SELECT 'written' AS outcome, a.revision, NULL::text AS etag, ${EXPIRES_MS("a.expires_at")} AS expires_ms FROM applied AS a`;
+  const either = (when: string, then: string, column: string) => `${column} = CASE WHEN ${when} THEN ${then} ELSE s.${column} END`;
+  const sets = (when: string, revision: string, source: { value: string; etag: string; expires: string }) =>
+    [
+      either(when, source.value, "value"),
+      either(when, source.etag, "etag"),
+      `revision = CASE WHEN ${when} THEN ${revision} ELSE s.revision END`,
+      either(when, source.expires, "expires_at"),
+      either(when, "now()", "updated_at"),
+    ].join(", ");
+  const insert = `INSERT INTO ${state} AS s (actor_type, actor_id, state_name, value, etag, revision, expires_at)
+VALUES (${type}, ${id}, ${name}, ${value}, ${etag}, 1, ${expires})
+ON CONFLICT (actor_type, actor_id, state_name) DO UPDATE SET `;
+  const excluded = { value: "excluded.value", etag: "excluded.etag", expires: "excluded.expires_at" };
   let write: string;
-  let found: string;
   if (request.lastWriteWins) {
-    write = `INSERT INTO ${state} AS s (actor_type, actor_id, state_name, value, etag, revision, expires_at)
-VALUES (${type}, ${id}, ${name}, ${value}, ${etag}, 1, ${expires})
-ON CONFLICT (actor_type, actor_id, state_name) DO UPDATE
-SET value = excluded.value, etag = excluded.etag, expires_at = excluded.expires_at, updated_at = now(),
-    revision = CASE WHEN ${ALIVE} THEN s.revision + 1 ELSE 1 END
-WHERE s.etag <> excluded.etag
-RETURNING s.revision, s.expires_at`;
-    found = `SELECT CASE WHEN s.etag = ${etag} THEN 'retried' ELSE 'conflict' END, s.revision, s.etag, ${EXPIRES_MS("s.expires_at")}`;
+    // The same etag stored already is this write, applied by an attempt whose reply was lost.
+    write = `${insert}${sets("s.etag <> excluded.etag", `CASE WHEN ${ALIVE} THEN s.revision + 1 ELSE 1 END`, excluded)}`;
   } else if (request.expectedEtag === null) {
-    // Create-only: an expired row counts as absent and is replaced; a live one is left alone.
-    write = `INSERT INTO ${state} AS s (actor_type, actor_id, state_name, value, etag, revision, expires_at)
-VALUES (${type}, ${id}, ${name}, ${value}, ${etag}, 1, ${expires})
-ON CONFLICT (actor_type, actor_id, state_name) DO UPDATE
-SET value = excluded.value, etag = excluded.etag, expires_at = excluded.expires_at, updated_at = now(), revision = 1
-WHERE NOT ${ALIVE}
-RETURNING s.revision, s.expires_at`;
-    found = `SELECT CASE WHEN s.etag = ${etag} THEN 'retried' WHEN ${ALIVE} THEN 'conflict' ELSE 'absent' END, s.revision, s.etag, ${EXPIRES_MS("s.expires_at")}`;
+    // Create-only: an expired row counts as absent and is replaced; a live one is kept.
+    write = `${insert}${sets(`NOT ${ALIVE}`, "1", excluded)}`;
   } else {
-    write = `UPDATE ${state} AS s
-SET value = ${value}, etag = ${etag}, revision = s.revision + 1, expires_at = ${expires}, updated_at = now()
-WHERE ${match} AND s.etag = ${bind(request.expectedEtag)}::text AND ${ALIVE}
-RETURNING s.revision, s.expires_at`;
-    found = `SELECT CASE WHEN s.etag = ${etag} THEN 'retried' WHEN ${ALIVE} THEN 'conflict' ELSE 'absent' END, s.revision, CASE WHEN ${ALIVE} THEN s.etag END, ${EXPIRES_MS("s.expires_at")}`;
+    return conditionalWrite(state, { type, id, name, value, etag, expires }, bind(request.expectedEtag), params, bind, guard);
   }
-  const union = `${applied} UNION ALL ${found} FROM ${state} AS s WHERE ${match} AND NOT EXISTS (SELECT 1 FROM applied)`;
+  // After the write the row holds either this write's etag or the one that refused it.
+  const rows = `SELECT CASE WHEN a.etag = ${etag} THEN 'written' WHEN a.alive THEN 'conflict' ELSE 'absent' END AS outcome,
+  a.revision, CASE WHEN a.alive THEN a.etag END AS etag, a.expires_ms FROM applied AS a`;
   return {
-    text: `WITH applied AS (${write}) ${outcomeRow(union, columns, ["written", "retried"], bind, guard)}`,
+    text: `WITH applied AS (${write}
+RETURNING s.etag, s.revision, ${ALIVE} AS alive, ${EXPIRES_MS("s.expires_at")} AS expires_ms)
+${outcomeRow(rows, "coalesce(o.outcome, 'absent'), o.revision, o.etag, o.expires_ms", ["written"], bind, guard)}`,
+    params,
+  };
+}
+
+/**
+ * The conditional write, the hot path under contention. The update locks the row only when
+ * the statement's snapshot shows the expected etag, as a plain `UPDATE … WHERE etag = $n`
+ * does; a writer whose etag is already stale is refused at once, with the etag of that
+ * snapshot, without waiting for anyone's lock. When the update waited for a concurrent writer
+ * and then found the etag changed, `latest` re-reads the row `FOR KEY SHARE`, which follows
+ * that commit, so the conflict names the etag stored now and never the stale one it expected.
+ * A key-share lock neither waits for a writer that holds the row nor holds one up.
+ */
+function conditionalWrite(
+  state: string,
+  p: { type: string; id: string; name: string; value: string; etag: string; expires: string },
+  expectedParam: string,
+  params: SqlParam[],
+  bind: (value: SqlParam) => string,
+  guard: number | undefined,
+): SqlStatement {
+  const match = `s.actor_type = ${p.type} AND s.actor_id = ${p.id} AND s.state_name = ${p.name}`;
+  const expected = `${expectedParam}::text`;
+  const rows = `SELECT 'written' AS outcome, a.revision, NULL::text AS etag, a.expires_ms FROM applied AS a
+UNION ALL SELECT CASE WHEN r.etag = ${p.etag} THEN 'written' WHEN r.alive THEN 'conflict' ELSE 'absent' END, r.revision, CASE WHEN r.alive AND r.etag <> ${p.etag} THEN r.etag END, r.expires_ms
+FROM (SELECT * FROM latest UNION ALL SELECT * FROM seen WHERE NOT (seen.etag = ${expected} AND seen.alive)) AS r
+WHERE NOT EXISTS (SELECT 1 FROM applied)`;
+  const columns = (alias: string) => `${alias}.etag, ${alias}.revision, ${ALIVE.replaceAll("s.", `${alias}.`)} AS alive, ${EXPIRES_MS(`${alias}.expires_at`)} AS expires_ms`;
+  return {
+    text: `WITH applied AS (UPDATE ${state} AS s
+SET value = ${p.value}, etag = ${p.etag}, revision = s.revision + 1, expires_at = ${p.expires}, updated_at = now()
+WHERE ${match} AND s.etag = ${expected} AND ${ALIVE}
+RETURNING s.revision, ${EXPIRES_MS("s.expires_at")} AS expires_ms),
+seen AS (SELECT ${columns("s")} FROM ${state} AS s WHERE ${match} AND NOT EXISTS (SELECT 1 FROM applied)),
+latest AS (SELECT ${columns("s")} FROM ${state} AS s
+  WHERE ${match} AND EXISTS (SELECT 1 FROM seen WHERE seen.etag = ${expected} AND seen.alive)
+  FOR KEY SHARE)
+${outcomeRow(rows, "coalesce(o.outcome, 'absent'), o.revision, o.etag, o.expires_ms", ["written"], bind, guard)}`,
     params,
   };
 }
@@ -171,20 +226,23 @@ function deleteState(tables: SqlTables, request: DeleteRequest, guard?: number):
   const state = table(tables, tables.state);
   const match = keyMatch(bind, request.key);
   const ok = ["deleted", "absent"];
+  const columns = "coalesce(o.outcome, 'absent'), o.etag";
   if (request.lastWriteWins) {
-    const union = `SELECT CASE WHEN a.alive THEN 'deleted' ELSE 'absent' END AS outcome, NULL::text AS etag FROM applied AS a`;
+    const rows = `SELECT CASE WHEN a.alive THEN 'deleted' ELSE 'absent' END AS outcome, NULL::text AS etag FROM applied AS a`;
     return {
-      text: `WITH applied AS (DELETE FROM ${state} AS s WHERE ${match} RETURNING ${ALIVE} AS alive) ${outcomeRow(union, "o.outcome, o.etag", ok, bind, guard)}`,
+      text: `WITH applied AS (DELETE FROM ${state} AS s WHERE ${match} RETURNING ${ALIVE} AS alive) ${outcomeRow(rows, columns, ok, bind, guard)}`,
       params,
     };
   }
   // With `expectedEtag: null` the etag comparison is never true, so nothing is deleted and a
   // live row reads as a conflict, which is what "must not exist" means for a delete.
   const expected = bind(request.expectedEtag);
-  const union = `SELECT 'deleted' AS outcome, NULL::text AS etag FROM applied
-UNION ALL SELECT CASE WHEN ${ALIVE} THEN 'conflict' ELSE 'absent' END, s.etag FROM ${state} AS s WHERE ${match} AND NOT EXISTS (SELECT 1 FROM applied)`;
+  const rows = `SELECT CASE WHEN EXISTS (SELECT 1 FROM applied) THEN 'deleted' WHEN l.alive THEN 'conflict' ELSE 'absent' END AS outcome,
+  CASE WHEN l.alive THEN l.etag END AS etag FROM locked AS l`;
   return {
-    text: `WITH applied AS (DELETE FROM ${state} AS s WHERE ${match} AND s.etag = ${expected}::text AND ${ALIVE} RETURNING 1) ${outcomeRow(union, "o.outcome, o.etag", ok, bind, guard)}`,
+    text: `WITH locked AS (SELECT s.etag, ${ALIVE} AS alive FROM ${state} AS s WHERE ${match} FOR UPDATE),
+applied AS (DELETE FROM ${state} AS s USING locked AS l WHERE ${match} AND l.alive AND l.etag = ${expected}::text RETURNING 1)
+${outcomeRow(rows, columns, ok, bind, guard)}`,
     params,
   };
 }
@@ -200,14 +258,19 @@ function listState(tables: SqlTables, request: ListRequest, after: readonly [str
   }
   if (after !== undefined) conditions.push(`(s.actor_id, s.state_name) > (${bind(after[0])}, ${bind(after[1])})`);
   return {
-    text: `SELECT s.actor_id, s.state_name FROM ${table(tables, tables.state)} AS s WHERE ${conditions.join(" AND ")} ORDER BY s.actor_id, s.state_name LIMIT ${bind(limit)}`,
+    text: `SELECT convert_to(s.actor_id, 'UTF8'), convert_to(s.state_name, 'UTF8') FROM ${table(tables, tables.state)} AS s WHERE ${conditions.join(" AND ")} ORDER BY s.actor_id, s.state_name LIMIT ${bind(limit)}`,
     params,
   };
 }
 
 function purgeExpired(tables: SqlTables): SqlStatement {
   return {
-    text: `WITH purged AS (DELETE FROM ${table(tables, tables.state)} WHERE expires_at <= now() RETURNING 1) SELECT count(*) FROM purged`,
+    // SKIP LOCKED: rows a writer holds are left for the next purge, so a purge never waits
+    // for a writer and can take part in no deadlock.
+    text: `WITH doomed AS (SELECT d.actor_type, d.actor_id, d.state_name FROM ${table(tables, tables.state)} AS d WHERE d.expires_at <= now() FOR UPDATE SKIP LOCKED),
+purged AS (DELETE FROM ${table(tables, tables.state)} AS s USING doomed AS d
+  WHERE s.actor_type = d.actor_type AND s.actor_id = d.actor_id AND s.state_name = d.state_name RETURNING 1)
+SELECT count(*) FROM purged`,
     params: [],
   };
 }
@@ -241,7 +304,7 @@ SELECT head.version, (SELECT count(*) FROM appended)${guardColumn} FROM head`,
 function readEvents(tables: SqlTables, stream: string, fromVersion: number, limit: number): SqlStatement {
   const { bind, params } = binder();
   return {
-    text: `SELECT e.version, e.type, e.data FROM ${table(tables, tables.events)} AS e WHERE e.stream = ${bind(stream)} AND e.version >= ${bind(fromVersion)} ORDER BY e.version LIMIT ${bind(limit)}`,
+    text: `SELECT e.version, convert_to(e.type, 'UTF8'), e.data FROM ${table(tables, tables.events)} AS e WHERE e.stream = ${bind(stream)} AND e.version >= ${bind(fromVersion)} ORDER BY e.version LIMIT ${bind(limit)}`,
     params,
   };
 }
@@ -270,15 +333,26 @@ function loadSnapshot(tables: SqlTables, stream: string): SqlStatement {
   };
 }
 
+/**
+ * Reads a PostgreSQL error by its SQLSTATE, class first: class 22 (data exception), 23
+ * (integrity, besides the unique key) and 54 (program limit) refuse this input for good; 40
+ * is contention; 28 and 3D name a configuration mistake. Anything without a SQLSTATE (a
+ * refused connection, a timeout) is an outage.
+ */
 function classify(error: unknown): ErrorKind {
-  const candidate = error as { code?: unknown; message?: unknown; sourceError?: unknown } | null;
-  const code = typeof candidate?.code === "string" ? candidate.code : undefined;
+  const candidate = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof candidate?.code === "string" && /^[0-9A-Z]{5}$/.test(candidate.code) ? candidate.code : undefined;
   const message = typeof candidate?.message === "string" ? candidate.message : "";
-  if (code === "23505") return { kind: "unique" };
-  if (code === "40001" || code === "40P01") return { kind: "contention" };
-  if (code === "42P01") return { kind: "missing-schema" };
+  // The guard's failing cast is a 22P02 too, so look for its marker before the class.
   const guard = code === "22P02" || code === undefined ? parseGuard(message) : undefined;
   if (guard !== undefined) return { kind: "guard", ...guard };
+  if (code === undefined) return { kind: "unavailable" };
+  if (code === "23505") return { kind: "unique" };
+  if (code === "40001" || code === "40P01") return { kind: "contention" };
+  if (code === "42P01" || code === "3F000") return { kind: "missing-schema" };
+  const sqlClass = code.slice(0, 2);
+  if (sqlClass === "22" || sqlClass === "23" || sqlClass === "54") return { kind: "invalid-input", problem: `${message} (SQLSTATE ${code})` };
+  if (sqlClass === "28" || sqlClass === "3D" || code === "42501") return { kind: "configuration", problem: `${message} (SQLSTATE ${code})` };
   return { kind: "unavailable" };
 }
 
@@ -298,4 +372,6 @@ export const postgresDialect: SqlDialect = {
   loadSnapshot,
   classify,
   maxParameters: 65_535,
+  maxKeyBytes: POSTGRES_MAX_KEY_BYTES,
+  maxStreamBytes: POSTGRES_MAX_KEY_BYTES,
 };

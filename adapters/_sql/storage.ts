@@ -18,11 +18,14 @@ import type {
   WriteResult,
 } from "../../src/storage/types.ts";
 import { assertTransactable, assertWritable } from "../../src/storage/guards.ts";
-import { ConfigurationError, CorruptDataError, isQuarkError, StateConflictError, StorageUnavailableError } from "../../src/errors.ts";
+import { assertKeyWithinLimit, assertValidKey, assertValidKeyPart, encodeKey } from "../../src/storage/keys.ts";
+import { CorruptDataError, isQuarkError, StateConflictError } from "../../src/errors.ts";
 import type { SqlExecutor, SqlRow } from "./executor.ts";
 import { toBytes, toNumber, toOptionalNumber } from "./executor.ts";
 import type { DeleteOutcome, SqlDialect, SqlTables, WriteOutcome } from "./dialect.ts";
 import { executorLifecycle } from "./lifecycle.ts";
+import { failureMapper, sanitizeDriverError } from "./errors.ts";
+import { contentionRetry, type ContentionRetryOptions } from "./retry.ts";
 
 const DEFAULT_PAGE_SIZE = 100;
 
@@ -42,6 +45,10 @@ export interface SqlStorageConfig {
   readonly maxValueBytes?: number;
   /** The most operations one `transact` accepts. Defaults to 1000. */
   readonly maxTransactionOperations?: number;
+  /** How to retry what the server aborts under contention (deadlock, serialization failure). */
+  readonly contentionRetry?: ContentionRetryOptions;
+  /** `host:port` of the server, for messages, when the adapter knows it. */
+  readonly endpoint?: string;
 }
 
 // One place for the limits every SQL adapter offers unless its options say otherwise.
@@ -63,15 +70,12 @@ export interface SqlStateStorage extends StateStorage {
 }
 
 /**
- * Wraps driver failures, with the backend named and the driver error kept as `cause`. Missing
- * tables are a configuration mistake, not an outage, so they say how to create them.
+ * Wraps driver failures, with the backend named and a sanitized copy of the driver error kept
+ * as `cause`. Missing tables are a configuration mistake, not an outage, so they say how to
+ * create them.
  */
-export function driverFailure(name: string, dialect: SqlDialect, operation: string, error: unknown): never {
-  if (isQuarkError(error)) throw error;
-  if (dialect.classify(error).kind === "missing-schema") {
-    throw new ConfigurationError(`Storage backend ${name} has no tables yet: call ensureSchema() once, or pass autoCreateSchema: true`, { cause: error });
-  }
-  throw new StorageUnavailableError(name, operation, error);
+export function driverFailure(name: string, dialect: SqlDialect, operation: string, error: unknown, endpoint?: string): never {
+  return failureMapper(name, dialect, endpoint)(operation, error);
 }
 
 function decodeRecord(name: string, row: SqlRow): StoredRecord {
@@ -106,6 +110,33 @@ function checkRequest(request: WriteRequest | DeleteRequest): void {
   if ("etag" in request && typeof request.etag !== "string") throw new TypeError("A write needs a string etag");
 }
 
+const utf8 = new TextEncoder();
+// Keys and names come back as bytes: some drivers' text decoding drops a leading U+FEFF.
+const text = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** Reads a driver string that the dialect may have sent as UTF-8 bytes. */
+export function toText(value: unknown): string {
+  return typeof value === "string" ? value : text.decode(toBytes(value));
+}
+
+function compareBytes(left: Uint8Array, right: Uint8Array): number {
+  const length = Math.min(left.length, right.length);
+  for (let index = 0; index < length; index++) {
+    if (left[index] !== right[index]) return left[index]! - right[index]!;
+  }
+  return left.length - right.length;
+}
+
+/**
+ * The order in which a transaction takes its row locks: by the UTF-8 bytes of the encoded
+ * key, which is also SQL Server's clustered key order. Every transaction locking in the same
+ * order is what keeps two of them from waiting on each other in a cycle.
+ */
+export function lockOrder(operations: readonly TransactOperation[]): number[] {
+  const sortKeys = operations.map((operation) => utf8.encode(encodeKey(operation.key)));
+  return operations.map((_, index) => index).sort((left, right) => compareBytes(sortKeys[left]!, sortKeys[right]!));
+}
+
 function encodeCursor(actorId: string, stateName: string): string {
   return JSON.stringify([actorId, stateName]);
 }
@@ -136,101 +167,93 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
     ttl: true,
     list: true,
     maxValueBytes: config.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
+    ...(dialect.maxKeyBytes === undefined ? {} : { maxKeyBytes: dialect.maxKeyBytes }),
   };
-  const { ready, ensureSchema, close } = executorLifecycle(
-    name,
-    config.executor,
-    () => dialect.stateSchema(tables),
-    config.autoCreateSchema,
-    (operation, error) => driverFailure(name, dialect, operation, error),
-  );
+  const fail = failureMapper(name, dialect, config.endpoint);
+  const retry = contentionRetry(name, (error) => {
+    const kind = dialect.classify(error).kind;
+    return kind === "contention" || kind === "unique";
+  }, config.contentionRetry);
+  const { ready, ensureSchema, close } = executorLifecycle(name, config.executor, () => dialect.stateSchema(tables), config.autoCreateSchema, fail);
 
-  async function readEtag(sql: SqlExecutor, key: StateKey): Promise<string | null | undefined> {
-    try {
-      const rows = await sql.query(dialect.readState(tables, key));
-      return rows.length === 0 ? null : String(rows[0]![1]);
-    } catch {
-      return undefined;
-    }
+  function checkKey(key: StateKey): void {
+    assertStrings(key);
+    assertValidKey(key);
+    if (dialect.maxKeyBytes !== undefined) assertKeyWithinLimit(name, "key", encodeKey(key), dialect.maxKeyBytes);
   }
 
   function conflict(request: WriteRequest | DeleteRequest, actual: string | null | undefined, cause?: unknown): StateConflictError {
     const expected = request.lastWriteWins ? null : request.expectedEtag;
-    // A row seen in the statement's snapshot can predate the concurrent write that beat us.
-    const known = actual === expected && actual !== null ? undefined : actual;
-    return new StateConflictError(request.key, expected, known, cause === undefined ? undefined : { cause });
+    // Every statement reads the stored etag under the lock that refused it, so it differs
+    // from the expected one; should a dialect ever say otherwise, say nothing rather than that.
+    const known = actual === expected ? undefined : actual;
+    return new StateConflictError(request.key, expected, known, cause === undefined ? undefined : { cause: sanitizeDriverError(cause) });
+  }
+
+  /** Runs one statement, retried under contention; driver failures become library errors. */
+  async function run(operation: string, statement: () => ReturnType<SqlDialect["readState"]>): Promise<SqlRow[]> {
+    const sql = await ready(operation);
+    try {
+      return await retry(operation, () => sql.query(statement()));
+    } catch (error) {
+      return fail(operation, error);
+    }
   }
 
   async function write(request: WriteRequest): Promise<WriteResult> {
     checkRequest(request);
     assertWritable(name, capabilities, request);
-    const sql = await ready("write");
-    let rows: SqlRow[];
-    try {
-      rows = await sql.query(dialect.writeState(tables, request));
-    } catch (error) {
-      const kind = dialect.classify(error);
-      // A create-only insert can lose a race on the primary key in dialects without upsert.
-      if (kind.kind === "unique" || kind.kind === "contention") throw conflict(request, await readEtag(sql, request.key), error);
-      return driverFailure(name, dialect, "write", error);
-    }
+    checkKey(request.key);
+    const rows = await run("write", () => dialect.writeState(tables, request));
     const row = rows[0] ?? [];
-    const outcome = (row[0] ?? null) as WriteOutcome;
-    if (outcome === "written" || outcome === "retried") {
-      return { etag: request.etag, revision: toNumber(row[1]) };
-    }
-    if (outcome === "conflict") throw conflict(request, row[2] === null || row[2] === undefined ? null : String(row[2]));
-    if (outcome === "absent") throw conflict(request, null);
-    // The statement saw no row yet could not write: a concurrent writer committed after its
-    // snapshot. Reading now only fills in the conflict's details.
-    const actual = await readEtag(sql, request.key);
-    throw conflict(request, actual);
+    const outcome = (row[0] ?? "absent") as WriteOutcome | "retried";
+    if (outcome === "written" || outcome === "retried") return { etag: request.etag, revision: toNumber(row[1]) };
+    // A last-write-wins write has no precondition: it is applied or it failed, never refused.
+    if (outcome === "conflict") throw conflict(request, row[2] === null || row[2] === undefined ? undefined : String(row[2]));
+    throw conflict(request, null);
   }
 
   async function remove(request: DeleteRequest): Promise<boolean> {
     checkRequest(request);
-    const sql = await ready("delete");
-    let rows: SqlRow[];
-    try {
-      rows = await sql.query(dialect.deleteState(tables, request));
-    } catch (error) {
-      return driverFailure(name, dialect, "delete", error);
-    }
+    checkKey(request.key);
+    const rows = await run("delete", () => dialect.deleteState(tables, request));
     const row = rows[0] ?? [];
-    const outcome = (row[0] ?? null) as DeleteOutcome;
+    const outcome = (row[0] ?? "absent") as DeleteOutcome;
     if (outcome === "deleted") return true;
-    if (outcome === "conflict") throw conflict(request, row[1] === null || row[1] === undefined ? null : String(row[1]));
+    if (outcome === "conflict") throw conflict(request, row[1] === null || row[1] === undefined ? undefined : String(row[1]));
     return false;
   }
 
   async function transact(operations: readonly TransactOperation[]): Promise<ReadonlyArray<WriteResult | null>> {
     for (const operation of operations) checkRequest(operation);
     assertTransactable(name, capabilities, operations);
+    for (const operation of operations) checkKey(operation.key);
     if (operations.length === 0) return [];
     const sql = await ready("transact");
-    const statements = operations.map((operation, index) =>
-      operation.kind === "write" ? dialect.writeState(tables, operation, index) : dialect.deleteState(tables, operation, index)
-    );
+    const order = lockOrder(operations);
+    const statements = order.map((at, position) => {
+      const operation = operations[at]!;
+      return operation.kind === "write" ? dialect.writeState(tables, operation, position) : dialect.deleteState(tables, operation, position);
+    });
     let results: SqlRow[][];
     try {
-      results = await sql.batch(statements);
+      results = await retry("transact", () => sql.batch(statements));
     } catch (error) {
-      const kind = dialect.classify(error);
-      if (kind.kind === "guard") {
-        const operation = operations[kind.index];
-        if (operation !== undefined) throw conflict(operation, await readEtag(sql, operation.key), error);
+      const kind = isQuarkError(error) ? undefined : dialect.classify(error);
+      const operation = kind?.kind === "guard" ? operations[order[kind.index] ?? -1] : undefined;
+      if (kind?.kind === "guard" && operation !== undefined) {
+        // The guard read the stored etag under its own lock, before the rollback.
+        throw conflict(operation, kind.detail === "absent" ? null : kind.etag ?? undefined, error);
       }
-      if (kind.kind === "unique" || kind.kind === "contention") {
-        throw new StateConflictError(operations[0]!.key, null, undefined, {
-          cause: error,
-          message: `A transaction of ${operations.length} states on ${name} collided with a concurrent writer`,
-        });
-      }
-      return driverFailure(name, dialect, "transact", error);
+      return fail("transact", error);
     }
+    const byOperation: SqlRow[][] = [];
+    order.forEach((at, position) => {
+      byOperation[at] = results[position] ?? [];
+    });
     return operations.map((operation, index) => {
       if (operation.kind === "delete") return null;
-      const row = results[index]?.[0] ?? [];
+      const row = byOperation[index]?.[0] ?? [];
       return { etag: operation.etag, revision: toNumber(row[1]) };
     });
   }
@@ -239,35 +262,25 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
     name,
     capabilities,
     async read(key: StateKey): Promise<StoredRecord | null> {
-      assertStrings(key);
-      const sql = await ready("read");
-      let rows: SqlRow[];
-      try {
-        rows = await sql.query(dialect.readState(tables, key));
-      } catch (error) {
-        return driverFailure(name, dialect, "read", error);
-      }
+      checkKey(key);
+      const rows = await run("read", () => dialect.readState(tables, key));
       return rows.length === 0 ? null : decodeRecord(name, rows[0]!);
     },
     write,
     delete: remove,
     async list(request: ListRequest): Promise<ListPage> {
       assertStrings({ actorType: request.actorType, actorId: request.actorIdPrefix ?? "", stateName: "" });
+      assertValidKeyPart("actorType", request.actorType);
+      assertValidKeyPart("actorIdPrefix", request.actorIdPrefix ?? "");
       const limit = request.limit ?? DEFAULT_PAGE_SIZE;
       if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`List limit must be a whole number of at least 1, got ${limit}`);
       const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
-      const sql = await ready("list");
-      let rows: SqlRow[];
-      try {
-        // One extra row tells whether another page follows.
-        rows = await sql.query(dialect.listState(tables, request, after, limit + 1));
-      } catch (error) {
-        return driverFailure(name, dialect, "list", error);
-      }
+      // One extra row tells whether another page follows.
+      const rows = await run("list", () => dialect.listState(tables, request, after, limit + 1));
       const page = rows.slice(0, limit).map((row) => ({
         actorType: request.actorType,
-        actorId: String(row[0]),
-        stateName: String(row[1]),
+        actorId: toText(row[0]),
+        stateName: toText(row[1]),
       }));
       const last = page[page.length - 1];
       return rows.length > limit && last !== undefined ? { keys: page, cursor: encodeCursor(last.actorId, last.stateName) } : { keys: page };
@@ -275,13 +288,8 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
     transact,
     ensureSchema,
     async purgeExpired(): Promise<number> {
-      const sql = await ready("purgeExpired");
-      try {
-        const rows = await sql.query(dialect.purgeExpired(tables));
-        return toNumber(rows[0]?.[0] ?? 0);
-      } catch (error) {
-        return driverFailure(name, dialect, "purgeExpired", error);
-      }
+      const rows = await run("purgeExpired", () => dialect.purgeExpired(tables));
+      return toNumber(rows[0]?.[0] ?? 0);
     },
     close,
   };

@@ -14,10 +14,20 @@ import type { SqlParam, SqlStatement } from "../_sql/executor.ts";
 import { GUARD_MARKER, parseGuard, type ErrorKind, type SqlDialect, type SqlTables } from "../_sql/dialect.ts";
 import type { DeleteRequest, ListRequest, StateKey, WriteRequest } from "../../src/storage/types.ts";
 import type { NewEvent } from "../../src/events/types.ts";
-import { encodeKey, encodeKeyPrefix } from "../../src/storage/keys.ts";
+import { assertKeyWithinLimit, encodeKey, encodeKeyPrefix } from "../../src/storage/keys.ts";
 
 /** SQL Server allows 128-character identifiers; derived constraint names add up to 12. */
 export const MSSQL_MAX_IDENTIFIER = 100;
+
+/**
+ * The longest key, in UTF-8 bytes of `encodeKey(key)`: the clustered key `key_bytes` is
+ * `varbinary(900)` (SQL Server's limit for a clustered index key) and holds the key and a
+ * one-byte terminator. A longer key would be cut short, silently, when bound to `@key`.
+ */
+export const MSSQL_MAX_KEY_BYTES = 899;
+
+/** The longest stream name, in UTF-8 bytes: `stream_key` is `varbinary(850)` with a terminator. */
+export const MSSQL_MAX_STREAM_BYTES = 849;
 
 const encoder = new TextEncoder();
 const TERMINATOR = 0x01;
@@ -30,13 +40,24 @@ function terminated(text: string): Uint8Array {
   return out;
 }
 
-/** The stored key bytes of a state. */
+/**
+ * The stored key bytes of a state.
+ *
+ * @throws {InvalidKeyError} When the key is longer than {@linkcode MSSQL_MAX_KEY_BYTES}.
+ */
 export function stateKeyBytes(key: StateKey): Uint8Array {
-  return terminated(encodeKey(key));
+  const encoded = encodeKey(key);
+  assertKeyWithinLimit("mssql", "key", encoded, MSSQL_MAX_KEY_BYTES);
+  return terminated(encoded);
 }
 
-/** The stored key bytes of a stream. */
+/**
+ * The stored key bytes of a stream.
+ *
+ * @throws {InvalidKeyError} When the name is longer than {@linkcode MSSQL_MAX_STREAM_BYTES}.
+ */
 export function streamKeyBytes(stream: string): Uint8Array {
+  assertKeyWithinLimit("mssql", "stream", stream, MSSQL_MAX_STREAM_BYTES);
   return terminated(stream);
 }
 
@@ -66,13 +87,22 @@ function binder(): { bind: (value: SqlParam) => string; params: SqlParam[] } {
 
 const HEADER = "SET NOCOUNT ON; SET XACT_ABORT ON; DECLARE @now datetime2(3) = SYSUTCDATETIME();";
 const ALIVE = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > @now)`;
+const EXPIRED = (alias: string) => `(${alias}.expires_at IS NOT NULL AND ${alias}.expires_at <= @now)`;
 const EPOCH_MS = (expression: string) => `DATEDIFF_BIG(millisecond, CAST('1970-01-01' AS datetime2(3)), ${expression})`;
 
+/**
+ * Fails the batch (and so the transaction around it) when the outcome is not one of `ok`. No
+ * outcome means no row: absent. The message carries the outcome and the stored etag as hex,
+ * read under the statement's own lock, so the caller learns what refused it without reading
+ * again after the rollback.
+ */
 function guardThrow(ok: readonly string[], guard: number | undefined, bind: (value: SqlParam) => string): string {
-  if (guard === undefined) return "";
-  return `IF @outcome IS NULL OR @outcome NOT IN (${ok.map((value) => `'${value}'`).join(", ")})
+  const absent = "SET @outcome = COALESCE(@outcome, 'absent');";
+  if (guard === undefined) return absent;
+  return `${absent}
+IF @outcome NOT IN (${ok.map((value) => `'${value}'`).join(", ")})
 BEGIN
-  DECLARE @guard nvarchar(200) = CONCAT(${bind(`${GUARD_MARKER}:${guard}:`)}, COALESCE(@outcome, 'absent'));
+  DECLARE @guard nvarchar(2000) = CONCAT(${bind(`${GUARD_MARKER}:${guard}:`)}, @outcome, ':', CONVERT(varchar(max), CONVERT(varbinary(max), @etag), 2));
   THROW 50000, @guard, 1;
 END;`;
 }
@@ -157,6 +187,12 @@ SELECT s.[value], s.etag, s.revision, ${EPOCH_MS("s.expires_at")} FROM ${table(t
   };
 }
 
+/**
+ * One statement per write, which always updates the row it matched: every column is set to
+ * either the new value or the stored one. `OUTPUT` then shows the etag the row holds after
+ * the statement, under the statement's own lock: the request's etag when written, or the one
+ * that refused it. A refused write costs an update that changes nothing.
+ */
 function writeState(tables: SqlTables, request: WriteRequest, guard?: number): SqlStatement {
   const { bind, params } = binder();
   const state = table(tables, tables.state);
@@ -168,57 +204,66 @@ DECLARE @value varbinary(max) = ${bind(request.value)};
 DECLARE @new_etag varchar(200) = ${bind(request.etag)};
 DECLARE @ttl bigint = ${bind(request.ttlMs === undefined ? null : Math.ceil(request.ttlMs))};
 DECLARE @expires datetime2(3) = CASE WHEN @ttl IS NULL THEN NULL ELSE DATEADD(millisecond, CAST(@ttl % 1000 AS int), DATEADD(second, CAST(@ttl / 1000 AS int), @now)) END;
-DECLARE @out TABLE (revision bigint, expires_at datetime2(3));
+DECLARE @out TABLE (etag varchar(200), revision bigint, expires_at datetime2(3));
 DECLARE @outcome varchar(10), @revision bigint, @etag varchar(200), @stored_expires datetime2(3);`;
   const insertColumns = "(key_bytes, actor_type, actor_id, state_name, [value], etag, revision, expires_at)";
   const insertValues = "(@key, @actor_type, @actor_id, @state_name, @value, @new_etag, 1, @expires)";
+  const either = (when: string, then: string, column: string) => `${column} = CASE WHEN ${when} THEN ${then} ELSE s.${column} END`;
+  const sets = (when: string, revision: string) =>
+    [
+      either(when, "@value", "[value]"),
+      either(when, "@new_etag", "etag"),
+      `revision = CASE WHEN ${when} THEN ${revision} ELSE s.revision END`,
+      either(when, "@expires", "expires_at"),
+      either(when, "@now", "updated_at"),
+    ].join(", ");
+  const output = "OUTPUT inserted.etag, inserted.revision, inserted.expires_at INTO @out";
+  // HOLDLOCK makes MERGE hold a key-range lock from its check to its write, so two creators
+  // cannot both see "not matched" (Microsoft documents MERGE alone as not safe for this).
+  const merge = (when: string, revision: string) =>
+    `MERGE ${state} WITH (HOLDLOCK) AS s
+USING (SELECT @key AS key_bytes) AS src ON s.key_bytes = src.key_bytes
+WHEN MATCHED THEN UPDATE SET ${sets(when, revision)}
+WHEN NOT MATCHED THEN INSERT ${insertColumns} VALUES ${insertValues}
+${output};`;
   let write: string;
   if (request.lastWriteWins) {
-    write = `MERGE ${state} WITH (HOLDLOCK) AS s
-USING (SELECT @key AS key_bytes) AS src ON s.key_bytes = src.key_bytes
-WHEN MATCHED AND s.etag <> @new_etag THEN
-  UPDATE SET [value] = @value, etag = @new_etag, expires_at = @expires, updated_at = @now,
-    revision = CASE WHEN ${ALIVE("s")} THEN s.revision + 1 ELSE 1 END
-WHEN NOT MATCHED THEN INSERT ${insertColumns} VALUES ${insertValues}
-OUTPUT inserted.revision, inserted.expires_at INTO @out;`;
+    // The same etag stored already is this write, applied by an attempt whose reply was lost.
+    write = merge("s.etag <> @new_etag", `CASE WHEN ${ALIVE("s")} THEN s.revision + 1 ELSE 1 END`);
   } else if (request.expectedEtag === null) {
-    // HOLDLOCK makes MERGE hold a key-range lock from its check to its write, so two creators
-    // cannot both see "not matched" (Microsoft documents MERGE alone as not safe for this).
-    write = `MERGE ${state} WITH (HOLDLOCK) AS s
-USING (SELECT @key AS key_bytes) AS src ON s.key_bytes = src.key_bytes
-WHEN MATCHED AND s.expires_at IS NOT NULL AND s.expires_at <= @now AND s.etag <> @new_etag THEN
-  UPDATE SET [value] = @value, etag = @new_etag, expires_at = @expires, updated_at = @now, revision = 1
-WHEN NOT MATCHED THEN INSERT ${insertColumns} VALUES ${insertValues}
-OUTPUT inserted.revision, inserted.expires_at INTO @out;`;
+    // Create-only: an expired row counts as absent and is replaced; a live one is kept.
+    write = merge(EXPIRED("s"), "1");
   } else {
     write = `DECLARE @expected varchar(200) = ${bind(request.expectedEtag)};
-UPDATE s SET [value] = @value, etag = @new_etag, revision = s.revision + 1, expires_at = @expires, updated_at = @now
-OUTPUT inserted.revision, inserted.expires_at INTO @out
-FROM ${state} AS s
-WHERE s.key_bytes = @key AND s.etag = @expected AND ${ALIVE("s")};`;
+UPDATE s SET ${sets(`s.etag = @expected AND ${ALIVE("s")}`, "s.revision + 1")}
+${output}
+FROM ${state} AS s WITH (ROWLOCK)
+WHERE s.key_bytes = @key;`;
   }
   return {
     text: `${declarations}
 ${write}
-IF EXISTS (SELECT 1 FROM @out)
-  SELECT TOP (1) @outcome = 'written', @revision = revision, @stored_expires = expires_at FROM @out;
-ELSE
-  SELECT @outcome = CASE WHEN s.etag = @new_etag THEN 'retried' WHEN ${ALIVE("s")} THEN 'conflict' ELSE 'absent' END,
-    @revision = s.revision, @etag = CASE WHEN ${ALIVE("s")} THEN s.etag END, @stored_expires = s.expires_at
-  FROM ${state} AS s WHERE s.key_bytes = @key;
-${guardThrow(["written", "retried"], guard, bind)}
+SELECT TOP (1) @outcome = CASE WHEN o.etag = @new_etag THEN 'written' WHEN ${ALIVE("o")} THEN 'conflict' ELSE 'absent' END,
+  @revision = o.revision, @etag = CASE WHEN o.etag <> @new_etag AND ${ALIVE("o")} THEN o.etag END, @stored_expires = o.expires_at
+FROM @out AS o;
+${guardThrow(["written"], guard, bind)}
 SELECT @outcome, @revision, @etag, ${EPOCH_MS("@stored_expires")};`,
     params,
   };
 }
 
+/**
+ * A conditional delete takes an update lock on the key's row first (waiting for a concurrent
+ * writer and then reading its commit), and deletes it if the etag still matches, all in one
+ * transaction. Racing deletes of one etag therefore find the row gone and report `absent`.
+ */
 function deleteState(tables: SqlTables, request: DeleteRequest, guard?: number): SqlStatement {
   const { bind, params } = binder();
   const state = table(tables, tables.state);
   const head = `${HEADER}
 DECLARE @key varbinary(900) = ${bind(stateKeyBytes(request.key))};
 DECLARE @out TABLE (alive bit);
-DECLARE @outcome varchar(10), @etag varchar(200);`;
+DECLARE @outcome varchar(10), @etag varchar(200), @alive bit;`;
   const ok = ["deleted", "absent"];
   if (request.lastWriteWins) {
     return {
@@ -233,11 +278,16 @@ SELECT @outcome, @etag;`,
   return {
     text: `${head}
 DECLARE @expected varchar(200) = ${bind(request.expectedEtag)};
-DELETE s OUTPUT 1 INTO @out FROM ${state} AS s WHERE s.key_bytes = @key AND s.etag = @expected AND ${ALIVE("s")};
-IF EXISTS (SELECT 1 FROM @out)
+BEGIN TRANSACTION;
+SELECT @etag = s.etag, @alive = CASE WHEN ${ALIVE("s")} THEN 1 ELSE 0 END FROM ${state} AS s WITH (UPDLOCK, ROWLOCK) WHERE s.key_bytes = @key;
+IF @alive = 1 AND @etag = @expected
+BEGIN
+  DELETE FROM ${state} WHERE key_bytes = @key;
   SET @outcome = 'deleted';
-ELSE
-  SELECT @outcome = CASE WHEN ${ALIVE("s")} THEN 'conflict' ELSE 'absent' END, @etag = s.etag FROM ${state} AS s WHERE s.key_bytes = @key;
+END
+ELSE SET @outcome = CASE WHEN @alive = 1 THEN 'conflict' ELSE 'absent' END;
+COMMIT TRANSACTION;
+SET @etag = CASE WHEN @outcome = 'conflict' THEN @etag END;
 ${guardThrow(ok, guard, bind)}
 SELECT @outcome, @etag;`,
     params,
@@ -268,7 +318,8 @@ SELECT TOP (${bind(limit)}) s.actor_id, s.state_name FROM ${table(tables, tables
 function purgeExpired(tables: SqlTables): SqlStatement {
   return {
     text: `${HEADER}
-DELETE FROM ${table(tables, tables.state)} WHERE expires_at <= @now;
+-- READPAST skips rows a writer holds: they wait for the next purge, and a purge never waits.
+DELETE FROM ${table(tables, tables.state)} WITH (READPAST) WHERE expires_at <= @now;
 SELECT @@ROWCOUNT;`,
     params: [],
   };
@@ -348,15 +399,25 @@ SELECT s.[version], s.[data] FROM ${table(tables, tables.snapshots)} AS s WHERE 
   };
 }
 
+// SQL Server errors that refuse this input for good: truncation (8152, 2628), conversion and
+// overflow (245, 8114, 8115, 220, 232, 517, 242), NULL into a NOT NULL column (515), an index
+// key too large (1946, 1942), a constraint (547).
+const INVALID_INPUT = new Set([8152, 2628, 245, 8114, 8115, 220, 232, 517, 242, 515, 1946, 1942, 547]);
+// Login failed, no such database, permission denied.
+const CONFIGURATION = new Set([18456, 4060, 229, 230, 262]);
+
 function classify(error: unknown): ErrorKind {
   const candidate = error as { number?: unknown; message?: unknown; originalError?: { info?: { number?: unknown } } } | null;
   const number = typeof candidate?.number === "number" ? candidate.number : candidate?.originalError?.info?.number;
   const message = typeof candidate?.message === "string" ? candidate.message : "";
-  if (number === 2627 || number === 2601) return { kind: "unique" };
-  if (number === 1205) return { kind: "contention" };
-  if (number === 208) return { kind: "missing-schema" };
   const guard = parseGuard(message);
   if (guard !== undefined) return { kind: "guard", ...guard };
+  if (number === 2627 || number === 2601) return { kind: "unique" };
+  // 1205: chosen as deadlock victim; 3960: snapshot isolation update conflict.
+  if (number === 1205 || number === 3960) return { kind: "contention" };
+  if (number === 208) return { kind: "missing-schema" };
+  if (typeof number === "number" && INVALID_INPUT.has(number)) return { kind: "invalid-input", problem: `${message} (error ${number})` };
+  if (typeof number === "number" && CONFIGURATION.has(number)) return { kind: "configuration", problem: `${message} (error ${number})` };
   return { kind: "unavailable" };
 }
 
@@ -376,4 +437,6 @@ export const mssqlDialect: SqlDialect = {
   loadSnapshot,
   classify,
   maxParameters: 2_100,
+  maxKeyBytes: MSSQL_MAX_KEY_BYTES,
+  maxStreamBytes: MSSQL_MAX_STREAM_BYTES,
 };

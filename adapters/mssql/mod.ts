@@ -25,7 +25,12 @@ import type { SqlExecutor, SqlParam, SqlRow, SqlStatement } from "../_sql/execut
 import { resolveTables, type SqlTableOptions } from "../_sql/dialect.ts";
 import { sqlStorage, type SqlStateStorage } from "../_sql/storage.ts";
 import { sqlEventStore, type SqlEventStore } from "../_sql/event_store.ts";
+import { endpointOf } from "../_sql/errors.ts";
+import { loadDriverPackage } from "../_shared/driver.ts";
+import type { ContentionRetryOptions } from "../_sql/retry.ts";
 import { ConfigurationError } from "../../src/errors.ts";
+
+export type { ContentionRetryOptions } from "../_sql/retry.ts";
 import { MSSQL_MAX_IDENTIFIER, mssqlDialect } from "./_dialect.ts";
 
 assertNativeRuntime("mssql");
@@ -90,6 +95,12 @@ export interface MssqlOptions extends SqlTableOptions {
   readonly maxValueBytes?: number;
   /** The most operations one `transact` accepts. Defaults to 1000. */
   readonly maxTransactionOperations?: number;
+  /**
+   * How often, and how patiently, to run again a batch or transaction that the server chose
+   * as a deadlock victim (error 1205) before giving up with `ContentionError`. Defaults to 8
+   * attempts, pauses up to 250 ms.
+   */
+  readonly contentionRetry?: ContentionRetryOptions;
 }
 
 const DRIVER_NAME = "mssql";
@@ -101,7 +112,8 @@ interface MssqlModule {
   readonly BigInt: unknown;
   readonly Float: unknown;
   readonly MAX: number;
-  Transaction: new (pool: never) => { begin(): Promise<unknown>; commit(): Promise<void>; rollback(): Promise<void> };
+  Transaction: new (pool: never) => { begin(isolationLevel?: unknown): Promise<unknown>; commit(): Promise<void>; rollback(): Promise<void> };
+  readonly ISOLATION_LEVEL?: { readonly READ_COMMITTED?: unknown };
   Request: new (parent: unknown) => unknown;
   ConnectionPool: new (config: never) => { on(event: string, listener: () => void): unknown; connect(): Promise<unknown> };
 }
@@ -135,7 +147,8 @@ function executorOver(driver: MssqlModule, pool: MssqlPool, owned: boolean): Sql
     query: (statement) => run(pool.request(), statement),
     batch: async (statements) => {
       const transaction = new driver.Transaction(pool as never);
-      await transaction.begin();
+      // READ COMMITTED whatever the server's default: the sorted batches wait, never abort.
+      await transaction.begin(driver.ISOLATION_LEVEL?.READ_COMMITTED);
       try {
         const results: SqlRow[][] = [];
         for (const statement of statements) results.push(await run(new driver.Request(transaction) as unknown as MssqlRequest, statement));
@@ -157,7 +170,7 @@ function openExecutor(options: MssqlOptions): () => Promise<SqlExecutor> {
   if (options.pool === undefined && options.url === undefined) throw new ConfigurationError("The mssql adapter needs a url or a pool");
   return async () => {
     // @ts-ignore: the driver ships no types; MssqlModule describes the part this adapter uses.
-    const loaded = (await import("mssql")) as { default?: MssqlModule } & MssqlModule;
+    const loaded = (await loadDriverPackage("mssql", "mssql", () => import("mssql"))) as { default?: MssqlModule } & MssqlModule;
     const driver = loaded.default ?? loaded;
     const given = options.pool;
     if (given !== undefined) return executorOver(driver, typeof given === "function" ? await given() : given, false);
@@ -193,6 +206,8 @@ export function mssqlStorage(options: MssqlOptions): SqlStateStorage {
     autoCreateSchema: options.autoCreateSchema ?? false,
     maxValueBytes: options.maxValueBytes,
     maxTransactionOperations: options.maxTransactionOperations,
+    contentionRetry: options.contentionRetry,
+    endpoint: endpointOf(options.url, 1433),
   });
 }
 
@@ -218,5 +233,7 @@ export function mssqlEventStore(options: MssqlOptions): SqlEventStore {
     tables: resolveTables(options, MSSQL_MAX_IDENTIFIER),
     executor: openExecutor(options),
     autoCreateSchema: options.autoCreateSchema ?? false,
+    contentionRetry: options.contentionRetry,
+    endpoint: endpointOf(options.url, 1433),
   });
 }

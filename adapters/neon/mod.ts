@@ -25,7 +25,12 @@ import { resolveTables, type SqlTableOptions } from "../_sql/dialect.ts";
 import { POSTGRES_MAX_IDENTIFIER, postgresDialect } from "../_sql/postgres_dialect.ts";
 import { sqlStorage, type SqlStateStorage } from "../_sql/storage.ts";
 import { sqlEventStore, type SqlEventStore } from "../_sql/event_store.ts";
+import { endpointOf } from "../_sql/errors.ts";
+import { loadDriverPackage } from "../_shared/driver.ts";
+import type { ContentionRetryOptions } from "../_sql/retry.ts";
 import { ConfigurationError } from "../../src/errors.ts";
+
+export type { ContentionRetryOptions } from "../_sql/retry.ts";
 
 /**
  * The part of a `neon()` query function this adapter uses, so a ready one can be passed in.
@@ -144,6 +149,12 @@ export interface NeonOptions extends SqlTableOptions {
   readonly maxValueBytes?: number;
   /** The most operations one `transact` accepts. Defaults to 1000. */
   readonly maxTransactionOperations?: number;
+  /**
+   * How often, and how patiently, to run again a statement or transaction that the server
+   * aborted as a deadlock victim or serialization failure (40P01, 40001) before giving up
+   * with `ContentionError`. Defaults to 8 attempts, pauses up to 250 ms.
+   */
+  readonly contentionRetry?: ContentionRetryOptions;
 }
 
 const DRIVER_NAME = "neon";
@@ -155,8 +166,8 @@ function textParams(params: readonly SqlParam[]): unknown[] {
   return params.map((value) => (value instanceof Uint8Array ? byteaHex(value) : value));
 }
 
-async function loadDriver(config: NeonDriverConfig | undefined, transport: "http" | "websocket"): Promise<NeonModule> {
-  const driver = await import("@neondatabase/serverless");
+async function loadNeon(config: NeonDriverConfig | undefined, transport: "http" | "websocket"): Promise<NeonModule> {
+  const driver = await loadDriverPackage("neon", "@neondatabase/serverless", () => import("@neondatabase/serverless"));
   const target = driver.neonConfig as unknown as Record<string, unknown>;
   for (const [name, value] of Object.entries(config ?? {})) {
     if (value !== undefined) target[name] = value;
@@ -189,7 +200,8 @@ function poolExecutor(pool: NeonPoolClient, owned: boolean): SqlExecutor {
       const session = await pool.connect();
       let broken: Error | undefined;
       try {
-        await session.query({ text: "BEGIN" });
+        // READ COMMITTED whatever the server's default: the sorted statements wait, never abort.
+        await session.query({ text: "BEGIN ISOLATION LEVEL READ COMMITTED" });
         try {
           const results: SqlRow[][] = [];
           for (const statement of statements) results.push(await run(session, statement));
@@ -220,12 +232,12 @@ function openExecutor(options: NeonOptions): () => Promise<SqlExecutor> {
   return async () => {
     if (transport === "http") {
       if (options.sql !== undefined) return httpExecutor(options.sql);
-      const driver = await loadDriver(options.neonConfig, transport);
+      const driver = await loadNeon(options.neonConfig, transport);
       return httpExecutor(driver.neon(options.url!));
     }
     const given = options.pool;
     if (given !== undefined) return poolExecutor("connect" in given ? given : await given(), false);
-    const driver = await loadDriver(options.neonConfig, transport);
+    const driver = await loadNeon(options.neonConfig, transport);
     const pool = new driver.Pool({ connectionString: options.url, max: 10, ...options.poolOptions });
     // An idle session that drops is replaced on next use; unhandled, it would crash the process.
     pool.on("error", () => {});
@@ -258,6 +270,8 @@ export function neonStorage(options: NeonOptions): SqlStateStorage {
     autoCreateSchema: options.autoCreateSchema ?? false,
     maxValueBytes: options.maxValueBytes,
     maxTransactionOperations: options.maxTransactionOperations,
+    contentionRetry: options.contentionRetry,
+    endpoint: endpointOf(options.url, 5432),
   });
 }
 
@@ -282,5 +296,7 @@ export function neonEventStore(options: NeonOptions): SqlEventStore {
     tables: resolveTables(options, POSTGRES_MAX_IDENTIFIER),
     executor: openExecutor(options),
     autoCreateSchema: options.autoCreateSchema ?? false,
+    contentionRetry: options.contentionRetry,
+    endpoint: endpointOf(options.url, 5432),
   });
 }

@@ -22,7 +22,9 @@ import { resolveTables, type SqlTableOptions } from "../_sql/dialect.ts";
 import { POSTGRES_MAX_IDENTIFIER, postgresDialect } from "../_sql/postgres_dialect.ts";
 import { sqlStorage, type SqlStateStorage } from "../_sql/storage.ts";
 import { sqlEventStore, type SqlEventStore } from "../_sql/event_store.ts";
+import { loadDriverPackage } from "../_shared/driver.ts";
 import { ConfigurationError } from "../../src/errors.ts";
+import { type DataDirLock, lockDataDir } from "./_lock.ts";
 
 /**
  * The part of a PGlite instance this adapter uses, so a ready instance can be passed in.
@@ -63,6 +65,10 @@ export interface PGliteOptions extends SqlTableOptions {
    * A folder for a durable database (`./.data/quark`), or a PGlite URL such as `idb://name`.
    * Storages and event stores opened on the same `dataDir` in one process share one PGlite
    * instance, which closes when the last of them closes. Omit it for an in-memory database.
+   *
+   * One process at a time: on Node, Deno and Bun the folder gets a `quark.lock` file naming
+   * the owner's pid, and another process opening it is refused with `ConfigurationError`
+   * until the owner closes (or dies: a lock of a pid that no longer runs is taken over).
    */
   readonly dataDir?: string;
   /** A ready PGlite instance, or a function that makes one. It is not closed by `close()`. */
@@ -79,6 +85,7 @@ const DRIVER_NAME = "pglite";
 
 interface SharedDatabase {
   client: Promise<PGliteClient>;
+  lock: Promise<DataDirLock | undefined>;
   users: number;
 }
 
@@ -86,7 +93,7 @@ interface SharedDatabase {
 const shared = new Map<string, SharedDatabase>();
 
 async function createPGlite(dataDir: string | undefined): Promise<PGliteClient> {
-  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGlite } = await loadDriverPackage("pglite", "@electric-sql/pglite", () => import("@electric-sql/pglite"));
   const db = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
   await db.waitReady;
   return db as unknown as PGliteClient;
@@ -121,7 +128,15 @@ function openExecutor(options: PGliteOptions): () => Promise<SqlExecutor> {
     const dataDir = options.dataDir;
     let entry = shared.get(dataDir);
     if (entry === undefined) {
-      entry = { client: createPGlite(dataDir), users: 0 };
+      // The lock comes first, so a second process never starts PostgreSQL on the files.
+      const lock = lockDataDir(dataDir);
+      const client = lock.then((held) =>
+        createPGlite(dataDir).catch(async (error) => {
+          await held?.release();
+          throw error;
+        })
+      );
+      entry = { client, lock, users: 0 };
       shared.set(dataDir, entry);
       entry.client.catch(() => shared.delete(dataDir));
     }
@@ -135,7 +150,11 @@ function openExecutor(options: PGliteOptions): () => Promise<SqlExecutor> {
       current.users -= 1;
       if (current.users === 0 && shared.get(dataDir) === current) {
         shared.delete(dataDir);
-        await client.close();
+        try {
+          await client.close();
+        } finally {
+          await (await current.lock)?.release();
+        }
       }
     });
   };

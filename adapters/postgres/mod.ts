@@ -23,7 +23,12 @@ import { resolveTables, type SqlTableOptions } from "../_sql/dialect.ts";
 import { POSTGRES_MAX_IDENTIFIER, postgresDialect } from "../_sql/postgres_dialect.ts";
 import { sqlStorage, type SqlStateStorage } from "../_sql/storage.ts";
 import { sqlEventStore, type SqlEventStore } from "../_sql/event_store.ts";
+import { endpointOf } from "../_sql/errors.ts";
+import { loadDriverPackage } from "../_shared/driver.ts";
+import type { ContentionRetryOptions } from "../_sql/retry.ts";
 import { ConfigurationError } from "../../src/errors.ts";
+
+export type { ContentionRetryOptions } from "../_sql/retry.ts";
 
 assertNativeRuntime("postgres");
 
@@ -57,8 +62,8 @@ export interface PostgresJsTransaction {
  * ```
  */
 export interface PostgresJsClient extends PostgresJsTransaction {
-  /** Runs a callback inside one transaction. */
-  begin<T>(callback: (sql: PostgresJsTransaction) => Promise<T>): PromiseLike<T>;
+  /** Runs a callback inside one transaction; `options` follow `BEGIN`, such as an isolation level. */
+  begin<T>(options: string, callback: (sql: PostgresJsTransaction) => Promise<T>): PromiseLike<T>;
   /** Closes the pool. */
   end(options?: { timeout?: number }): PromiseLike<void>;
 }
@@ -85,6 +90,12 @@ export interface PostgresOptions extends SqlTableOptions {
   readonly maxValueBytes?: number;
   /** The most operations one `transact` accepts. Defaults to 1000. */
   readonly maxTransactionOperations?: number;
+  /**
+   * How often, and how patiently, to run again a statement or transaction that the server
+   * aborted as a deadlock victim or serialization failure (40P01, 40001) before giving up
+   * with `ContentionError`. Defaults to 8 attempts, pauses up to 250 ms.
+   */
+  readonly contentionRetry?: ContentionRetryOptions;
 }
 
 const DRIVER_NAME = "postgres";
@@ -96,8 +107,10 @@ function executorOver(client: PostgresJsClient, owned: boolean): SqlExecutor {
     Promise.resolve(target.unsafe(statement.text, statement.params as SqlParam[], { prepare: !statement.oneOff }).values()) as Promise<SqlRow[]>;
   return {
     query: (statement) => run(client, statement),
+    // READ COMMITTED whatever the server's default: each statement locks its row and then
+    // sees the latest commit, so the sorted statements of a transaction wait, never abort.
     batch: (statements) =>
-      Promise.resolve(client.begin(async (tx) => {
+      Promise.resolve(client.begin("isolation level read committed", async (tx) => {
         const results: SqlRow[][] = [];
         for (const statement of statements) results.push(await run(tx, statement));
         return results;
@@ -117,7 +130,7 @@ function openExecutor(options: PostgresOptions): () => Promise<SqlExecutor> {
     // A postgres.js instance is itself a function (the tagged template), so tell it from a
     // factory by its methods.
     if (given !== undefined) return executorOver("unsafe" in given ? given : await given(), false);
-    const { default: postgres } = await import("postgres");
+    const { default: postgres } = await loadDriverPackage("postgres", "postgres", () => import("postgres"));
     const client = postgres(options.url!, { max: 10, onnotice: () => {}, ...options.driverOptions });
     return executorOver(client, true);
   };
@@ -148,6 +161,8 @@ export function postgresStorage(options: PostgresOptions): SqlStateStorage {
     autoCreateSchema: options.autoCreateSchema ?? false,
     maxValueBytes: options.maxValueBytes,
     maxTransactionOperations: options.maxTransactionOperations,
+    contentionRetry: options.contentionRetry,
+    endpoint: endpointOf(options.url, 5432),
   });
 }
 
@@ -173,5 +188,7 @@ export function postgresEventStore(options: PostgresOptions): SqlEventStore {
     tables: resolveTables(options, POSTGRES_MAX_IDENTIFIER),
     executor: openExecutor(options),
     autoCreateSchema: options.autoCreateSchema ?? false,
+    contentionRetry: options.contentionRetry,
+    endpoint: endpointOf(options.url, 5432),
   });
 }

@@ -1,5 +1,10 @@
 import { test } from "node:test";
+import assert from "node:assert/strict";
 import process from "node:process";
+import { MSSQL_MAX_KEY_BYTES, mssqlDialect, stateKeyBytes, streamKeyBytes } from "../../adapters/mssql/_dialect.ts";
+import { resolveTables } from "../../adapters/_sql/dialect.ts";
+import { encodeKey } from "../../src/storage/keys.ts";
+import { isQuarkError } from "../../src/errors.ts";
 import { mssqlEventStore, mssqlStorage, type MssqlPool } from "../../adapters/mssql/mod.ts";
 import { runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
@@ -54,3 +59,59 @@ if (url === undefined) {
     await pool.close();
   });
 }
+
+// No SQL Server runs here, so these check the T-SQL and the parameters the dialect builds,
+// and what the storage sends to a pool that records requests instead of running them.
+test("mssql unit: keys over 899 bytes and streams over 849 are refused before binding, never truncated", async () => {
+  const atLimit = { actorType: "t", actorId: `${"\u00e9".repeat(447)}x`, stateName: "s" };
+  assert.equal(new TextEncoder().encode(encodeKey(atLimit)).byteLength, 899);
+  assert.equal(stateKeyBytes(atLimit).byteLength, 900, "the key and its terminator fill varbinary(900)");
+  const over = { ...atLimit, actorId: `${atLimit.actorId}x` };
+  assert.throws(() => stateKeyBytes(over), (error: unknown) => isQuarkError(error, "INVALID_KEY") && (error as { limit?: number }).limit === MSSQL_MAX_KEY_BYTES);
+  assert.equal(streamKeyBytes("s".repeat(849)).byteLength, 850);
+  assert.throws(() => streamKeyBytes("s".repeat(850)), (error: unknown) => isQuarkError(error, "INVALID_KEY"));
+  const tables = resolveTables({}, 100);
+  assert.throws(() => mssqlDialect.writeState(tables, { key: over, value: new Uint8Array([1]), etag: "e", expectedEtag: null }), (error: unknown) => isQuarkError(error, "INVALID_KEY"));
+  assert.throws(() => mssqlDialect.appendEvents(tables, "s".repeat(850), [{ type: "E", data: new Uint8Array() }], null), (error: unknown) => isQuarkError(error, "INVALID_KEY"));
+
+  let requests = 0;
+  const pool: MssqlPool = { request: () => { requests++; throw new Error("no server here"); }, close: async () => {} };
+  const storage = mssqlStorage({ pool });
+  assert.equal(storage.capabilities.maxKeyBytes, MSSQL_MAX_KEY_BYTES);
+  for (const attempt of [() => storage.read(over), () => storage.write({ key: over, value: new Uint8Array([1]), etag: "e", expectedEtag: null }), () => storage.delete({ key: over, lastWriteWins: true })]) {
+    await assert.rejects(attempt(), (error: unknown) => isQuarkError(error, "INVALID_KEY"));
+  }
+  const events = mssqlEventStore({ pool });
+  await assert.rejects(events.append("s".repeat(850), [{ type: "E", data: new Uint8Array() }], "any"), (error: unknown) => isQuarkError(error, "INVALID_KEY"));
+  assert.equal(requests, 0, "nothing reached the pool");
+});
+
+test("mssql unit: a guarded delete of an absent state passes its guard; a conflict's guard carries the etag", () => {
+  const tables = resolveTables({}, 100);
+  const key = { actorType: "t", actorId: "1", stateName: "s" };
+  for (const request of [{ key, expectedEtag: "e1" }, { key, expectedEtag: null }, { key, lastWriteWins: true as const }]) {
+    const { text } = mssqlDialect.deleteState(tables, request, 3);
+    // No row leaves @outcome NULL: it must read as absent, which the guard lets through.
+    assert.match(text, /SET @outcome = COALESCE\(@outcome, 'absent'\);\s*IF @outcome NOT IN \('deleted', 'absent'\)/);
+    assert.doesNotMatch(text, /@outcome IS NULL OR/);
+  }
+  const write = mssqlDialect.writeState(tables, { key, value: new Uint8Array([1]), etag: "e2", expectedEtag: "e1" }, 0);
+  assert.match(write.text, /CONCAT\(@p\d+, @outcome, ':', CONVERT\(varchar\(max\), CONVERT\(varbinary\(max\), @etag\), 2\)\)/);
+  assert.ok(write.params.includes("quark_guard:0:"));
+  // The conditional update matches the key alone and keeps the stored row when the etag differs,
+  // so its OUTPUT shows the etag that refused it.
+  assert.match(write.text, /UPDATE s SET \[value\] = CASE WHEN s\.etag = @expected AND .* THEN @value ELSE s\.\[value\] END/);
+  assert.match(write.text, /WHERE s\.key_bytes = @key;/);
+  assert.match(mssqlDialect.deleteState(tables, { key, expectedEtag: "e1" }).text, /WITH \(UPDLOCK, ROWLOCK\)/);
+  assert.match(mssqlDialect.purgeExpired(tables).text, /WITH \(READPAST\)/);
+});
+
+test("mssql unit: deadlock victims are contention, refused input is InvalidInputError", () => {
+  const kind = (number: number) => mssqlDialect.classify(Object.assign(new Error(`error ${number}`), { number })).kind;
+  assert.equal(kind(1205), "contention");
+  assert.equal(kind(2627), "unique");
+  for (const number of [8152, 2628, 8115, 517, 515]) assert.equal(kind(number), "invalid-input", String(number));
+  assert.equal(kind(18456), "configuration");
+  assert.equal(kind(208), "missing-schema");
+  assert.equal(mssqlDialect.classify(Object.assign(new Error("x"), { code: "ESOCKET" })).kind, "unavailable");
+});

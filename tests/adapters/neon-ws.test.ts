@@ -3,7 +3,7 @@ import process from "node:process";
 import { Pool } from "@neondatabase/serverless";
 import ws from "ws";
 import { neonEventStore, neonStorage, type NeonDriverConfig, type NeonOptions, type NeonPoolClient } from "../../adapters/neon/mod.ts";
-import { runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
 
 const proxy = process.env.NEON_WS_PROXY;
@@ -32,6 +32,7 @@ if (proxy === undefined || url === undefined) {
 
   runStorageConformance(test, { name: "neon-ws", open: () => neonStorage(connection) });
   runEventStoreConformance(test, { name: "neon-ws", open: () => neonEventStore(connection) });
+  runContentionConformance(test, { name: "neon-ws", open: () => neonStorage(connection) });
 
   registerSqlAdapterCases(test, {
     name: "neon",
@@ -59,5 +60,6 @@ if (proxy === undefined || url === undefined) {
       return { storage: neonStorage({ ...connection, pool: counted }), statements: () => statements };
     },
     deadStorage: () => neonStorage({ ...connection, url: "postgres://quark:quark@db.invalid:5432/quark", poolOptions: { max: 1, connectionTimeoutMillis: 3000 } }),
+    deadMessage: /endpoint db\.invalid:5432/,
   });
 }

@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import process from "node:process";
+import assert from "node:assert/strict";
 import postgres from "postgres";
 import { postgresEventStore, postgresStorage, type PostgresJsClient } from "../../adapters/postgres/mod.ts";
-import { runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runEventStoreConformance, runStorageConformance, type TestRegistrar } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
 
 const url = process.env.POSTGRES_URL;
@@ -35,6 +36,32 @@ if (url === undefined) {
       return { storage: postgresStorage({ client: counted as unknown as PostgresJsClient }), statements: () => statements };
     },
     deadStorage: () => postgresStorage({ url: "postgres://quark:quark@127.0.0.1:1/quark", driverOptions: { connect_timeout: 2, max: 1 } }),
+    deadMessage: /ECONNREFUSED.*endpoint 127\.0\.0\.1:1\b|endpoint 127\.0\.0\.1:1\b.*ECONNREFUSED/,
+  });
+
+  // The server counts every deadlock it breaks. A backend reports its counts when it exits,
+  // so each contention case runs on a pool of its own that its storage closes at the end.
+  const deadlocks = async () => {
+    await sql.unsafe("SELECT pg_stat_clear_snapshot()");
+    const rows = await sql.unsafe("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()").values();
+    return Number(rows[0]![0]);
+  };
+  const noNewDeadlock: TestRegistrar = (name, body) =>
+    test(name, async () => {
+      const before = await deadlocks();
+      await body();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(await deadlocks(), before, "deadlocks the server detected during the case");
+    });
+  runContentionConformance(noNewDeadlock, {
+    name: "postgres",
+    open: () => postgresStorage({ url: serverUrl, driverOptions: { max: 8, onnotice: () => {} } }),
+  });
+  // Under SERIALIZABLE the server refuses racing single statements with 40001 instead of
+  // waiting; the adapter retries them, and runs its own transactions READ COMMITTED.
+  runContentionConformance(noNewDeadlock, {
+    name: "postgres (serializable by default)",
+    open: () => postgresStorage({ url: serverUrl, driverOptions: { max: 8, onnotice: () => {}, connection: { default_transaction_isolation: "serializable" } } }),
   });
 
 }
