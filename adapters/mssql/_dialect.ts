@@ -204,7 +204,7 @@ DECLARE @value varbinary(max) = ${bind(request.value)};
 DECLARE @new_etag varchar(200) = ${bind(request.etag)};
 DECLARE @ttl bigint = ${bind(request.ttlMs === undefined ? null : Math.ceil(request.ttlMs))};
 DECLARE @expires datetime2(3) = CASE WHEN @ttl IS NULL THEN NULL ELSE DATEADD(millisecond, CAST(@ttl % 1000 AS int), DATEADD(second, CAST(@ttl / 1000 AS int), @now)) END;
-DECLARE @out TABLE (etag varchar(200), revision bigint, expires_at datetime2(3));
+DECLARE @out TABLE (etag varchar(200) COLLATE Latin1_General_100_BIN2, revision bigint, expires_at datetime2(3));
 DECLARE @outcome varchar(10), @revision bigint, @etag varchar(200), @stored_expires datetime2(3);`;
   const insertColumns = "(key_bytes, actor_type, actor_id, state_name, [value], etag, revision, expires_at)";
   const insertValues = "(@key, @actor_type, @actor_id, @state_name, @value, @new_etag, 1, @expires)";
@@ -280,7 +280,7 @@ SELECT @outcome, @etag;`,
 DECLARE @expected varchar(200) = ${bind(request.expectedEtag)};
 BEGIN TRANSACTION;
 SELECT @etag = s.etag, @alive = CASE WHEN ${ALIVE("s")} THEN 1 ELSE 0 END FROM ${state} AS s WITH (UPDLOCK, ROWLOCK) WHERE s.key_bytes = @key;
-IF @alive = 1 AND @etag = @expected
+IF @alive = 1 AND @etag = @expected COLLATE Latin1_General_100_BIN2
 BEGIN
   DELETE FROM ${state} WHERE key_bytes = @key;
   SET @outcome = 'deleted';

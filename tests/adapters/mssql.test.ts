@@ -103,6 +103,10 @@ test("mssql unit: a guarded delete of an absent state passes its guard; a confli
   assert.match(write.text, /UPDATE s SET \[value\] = CASE WHEN s\.etag = @expected AND .* THEN @value ELSE s\.\[value\] END/);
   assert.match(write.text, /WHERE s\.key_bytes = @key;/);
   assert.match(mssqlDialect.deleteState(tables, { key, expectedEtag: "e1" }).text, /WITH \(UPDLOCK, ROWLOCK\)/);
+  // Variables and table variables take the database's collation, often case-insensitive:
+  // etags compare byte for byte, as the etag column does.
+  assert.match(write.text, /DECLARE @out TABLE \(etag varchar\(200\) COLLATE Latin1_General_100_BIN2/);
+  assert.match(mssqlDialect.deleteState(tables, { key, expectedEtag: "e1" }).text, /@etag = @expected COLLATE Latin1_General_100_BIN2/);
   assert.match(mssqlDialect.purgeExpired(tables).text, /WITH \(READPAST\)/);
 });
 
