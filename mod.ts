@@ -108,3 +108,6 @@ export {
   type ActorSystemOptions,
   type AsyncDisposableWhereTyped,
 } from "./src/actors/actor_system.ts";
+export { createInspector, type InspectListRequest, type Inspector, type InspectorOptions } from "./src/inspect/inspector.ts";
+export type { EventStreamDefinition, InspectableDefinition } from "./src/inspect/definitions.ts";
+export type { EventPage, HealthReport, InspectedEvent, InspectedSnapshot, InspectedState, StatePage } from "./src/inspect/types.ts";
