@@ -33,6 +33,7 @@ export interface StorageOperationEvent {
   readonly durationMs: number;
   /** Calls made through the contract; an adapter's own retries happen inside one. */
   readonly roundTrips: number;
+  /** Whether the call resolved or threw. */
   readonly outcome: "ok" | "error";
   /** The library error code, or `"UNEXPECTED"` for an error without one. */
   readonly errorCode?: string | undefined;
@@ -102,7 +103,9 @@ export type WriteEvent =
  * ```
  */
 export interface SnapshotEvent {
+  /** The actor's event stream. */
   readonly stream: string;
+  /** The stream version the snapshot is (or would have been) taken at. */
   readonly version: number;
   /** `written`; `skipped` when it could not be validated, encoded or stored; `unreadable` when recovery ignored it. */
   readonly outcome: "written" | "skipped" | "unreadable";

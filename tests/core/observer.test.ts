@@ -34,11 +34,10 @@ function recorder() {
   return { observer, storage, actor, write, snapshot };
 }
 
-const count = defineState("count", { schema: v.number(), initial: 0 });
 function counter(conflict: "retry" | { merge: (base: number, mine: number, theirs: number) => number }) {
+  const count = defineState("count", { schema: v.number(), initial: 0, conflict });
   return defineActor("counter", {
     states: { count },
-    conflict,
     handlers: {
       async add({ states }, by: number) {
         states.count.value += by;
