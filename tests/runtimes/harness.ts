@@ -100,8 +100,17 @@ export async function bundleSuites(target: Target, suites: readonly string[]): P
   const contents = target === "workerd"
     ? `import { serveWorker } from ${JSON.stringify(entry)};\n${imports.join("\n")}\nexport default serveWorker(${list});\n`
     : `import { serveEdge } from ${JSON.stringify(entry)};\n${imports.join("\n")}\nserveEdge(${list});\n`;
+  return bundleForTarget(target, contents, `${target}-entry.js`);
+}
+
+/**
+ * Bundles an entry module's source (its imports resolved from the repository root) for
+ * `target`, as wrangler does for workerd and Next.js for the edge runtime: an ES module for
+ * workerd, a classic script for edge-runtime. Modules named in `external` stay imports.
+ */
+export async function bundleForTarget(target: Target, contents: string, sourcefile: string, external: readonly string[] = []): Promise<string> {
   const result = await build({
-    stdin: { contents, resolveDir: root, sourcefile: `${target}-entry.js`, loader: "js" },
+    stdin: { contents, resolveDir: root, sourcefile, loader: "js" },
     bundle: true,
     write: false,
     format: target === "workerd" ? "esm" : "iife",
@@ -109,6 +118,7 @@ export async function bundleSuites(target: Target, suites: readonly string[]): P
     // What wrangler and Next.js ask package exports for, respectively.
     conditions: target === "workerd" ? ["workerd", "worker", "browser"] : ["edge-light", "worker", "browser"],
     mainFields: ["browser", "module", "main"],
+    external: [...external],
     target: "es2022",
     logLevel: "silent",
   });
@@ -194,16 +204,5 @@ export async function bundleImportProbe(target: Target, adapters: readonly strin
   const contents = target === "workerd"
     ? `export default { fetch: ${handler} };`
     : `const handle = ${handler};\naddEventListener("fetch", (event) => event.respondWith(handle(event.request)));`;
-  const result = await build({
-    stdin: { contents, resolveDir: root, sourcefile: "probe.js", loader: "js" },
-    bundle: true,
-    write: false,
-    format: target === "workerd" ? "esm" : "iife",
-    platform: "browser",
-    conditions: target === "workerd" ? ["workerd", "worker", "browser"] : ["edge-light", "worker", "browser"],
-    external: ["node:*", "postgres", "mongodb", "cassandra-driver", "mssql"],
-    target: "es2022",
-    logLevel: "silent",
-  });
-  return result.outputFiles[0]!.text;
+  return bundleForTarget(target, contents, "probe.js", ["node:*", "postgres", "mongodb", "cassandra-driver", "mssql"]);
 }
