@@ -1,0 +1,25 @@
+// Hono on Bun: `bun examples/recipes/hono/bun.ts` (PORT and DATA_DIR optional).
+//
+// The actor system lives at module scope: one per process, shared by every request, with its
+// state in PGlite under DATA_DIR. `closeStorages: true` makes shutdown close PGlite, since
+// this process is its only user. On SIGINT or SIGTERM the server stops taking requests and
+// finishes those in flight, then the system shuts down and the process exits on its own.
+import { mkdirSync } from "node:fs";
+import { createActorSystem } from "../../../mod.ts";
+import { pgliteStorage } from "../../../adapters/pglite/mod.ts";
+import { counterApp } from "./app.ts";
+
+const dataDir = Bun.env.DATA_DIR ?? ".data/hono-bun";
+mkdirSync(dataDir, { recursive: true }); // PGlite makes its own folder, not the parents
+const system = createActorSystem({ storage: pgliteStorage({ dataDir, autoCreateSchema: true }), closeStorages: true });
+
+const server = Bun.serve({ hostname: "127.0.0.1", port: Number(Bun.env.PORT ?? 3000), fetch: counterApp(system).fetch });
+console.log(`listening on http://127.0.0.1:${server.port}`);
+
+async function stop(): Promise<void> {
+  await server.stop();
+  await system.shutdown();
+  console.log("shut down");
+}
+process.once("SIGINT", stop);
+process.once("SIGTERM", stop);
