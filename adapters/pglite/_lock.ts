@@ -106,11 +106,10 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock | undefi
   const folder = fileSystemPath(dataDir);
   const process = nodeProcess();
   if (folder === undefined || process === undefined) return undefined;
-  // A computed specifier keeps edge bundlers from trying to resolve a Node built-in.
-  const fsModule = "node:fs/promises";
-  const osModule = "node:os";
-  const fs = (await import(/* @vite-ignore */ fsModule)) as Fs;
-  const hostname = await import(/* @vite-ignore */ osModule).then((os: { hostname(): string }) => os.hostname(), () => undefined);
+  // Literal specifiers, so `deno publish` can analyze them; they load only where a file
+  // system path and a process exist (Node, Deno and Bun all serve `node:` built-ins).
+  const fs = (await import("node:fs/promises")) as Fs;
+  const hostname = await import("node:os").then((os: { hostname(): string }) => os.hostname(), () => undefined);
   await fs.mkdir(folder, { recursive: true });
   const path = `${folder.replace(/\/+$/, "")}/${LOCK_FILE}`;
   const mine: LockContent = { pid: process.pid, token: crypto.randomUUID(), hostname, since: new Date().toISOString() };
