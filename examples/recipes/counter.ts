@@ -18,6 +18,11 @@ export const Counter = defineActor("counter", {
       await states.count.save(); // written before the reply, so an answered request is durable
       return states.count.value;
     },
-    read: ({ states }) => states.count.value,
+    // An active actor keeps the count it last loaded or saved. Where other processes or
+    // isolates write the same counter, that copy can be behind, so a read loads first.
+    async read({ states }) {
+      await states.count.load();
+      return states.count.value;
+    },
   },
 });

@@ -12,7 +12,7 @@ async function call(url: string, method: "GET" | "POST", id: string): Promise<nu
   return (JSON.parse(body) as { count: number }).count;
 }
 
-export function readCount(url: string, id: string): Promise<number> {
+function readCount(url: string, id: string): Promise<number> {
   return call(url, "GET", id);
 }
 
@@ -31,6 +31,20 @@ export async function assertConcurrentIncrementsAllCount(urls: readonly string[]
   const answers = await Promise.all(urls.map((url) => call(url, "POST", id)));
   assert.deepEqual(answers.sort((a, b) => a - b), urls.map((_, index) => index + 1));
   assert.equal(await call(urls[0]!, "GET", id), urls.length);
+}
+
+/**
+ * The whole check of a recipe that runs in isolates sharing only Upstash, given two of them:
+ * counts persist across requests, concurrent increments to one isolate and across both all
+ * count (each isolate holds the counter in memory; a stale writer conflicts, reloads and
+ * retries), and each isolate reads what the other wrote.
+ */
+export async function checkIsolatesSharingUpstash(left: string, right: string): Promise<void> {
+  const id = crypto.randomUUID(); // Redis outlives the test: fresh counters each run
+  await assertCountPersistsAcrossRequests(left, `${id}-sequential`);
+  await assertConcurrentIncrementsAllCount([left, left], `${id}-one-isolate`);
+  await assertConcurrentIncrementsAllCount([left, right, left, right], `${id}-two-isolates`);
+  assert.equal(await readCount(right, `${id}-sequential`), 2, "the other isolate reads the count");
 }
 
 /** SIGTERM ran the recipe's shutdown to its end ("shut down"), and the process then exited. */
