@@ -10,9 +10,22 @@ import { edgeSkip, upstashEnv } from "./upstash_env.ts";
 
 const handler = join(root, "examples/recipes/vercel-edge/counters.ts");
 
+// edge-runtime runs the isolate's timers on this process's event loop, so the actors' idle
+// timers (5 minutes) would keep the test process alive after the test; on Vercel nothing
+// waits for an isolate's timers. Unreferenced timers keep the behaviour and let it exit.
+function unreferencedSetTimeout(callback: () => void, ms?: number): ReturnType<typeof setTimeout> {
+  return setTimeout(callback, ms).unref();
+}
+
 async function startIsolate(script: string): Promise<string> {
-  // Vercel gives edge code the project's variables as `process.env`; edge-runtime does not.
-  const runtime = new EdgeRuntime({ extend: (context) => Object.assign(context, { process: { env: upstashEnv } }) });
+  const runtime = new EdgeRuntime({
+    extend: (context) => Object.assign(context, {
+      // Vercel gives edge code the project's variables as `process.env`; edge-runtime does not.
+      process: { env: upstashEnv },
+      setTimeout: unreferencedSetTimeout,
+      clearTimeout,
+    }),
+  });
   runtime.evaluate(script);
   const server = await runServer({ runtime, host: "127.0.0.1", port: 0 });
   after(() => server.close());
