@@ -148,7 +148,9 @@ export function runContentionConformance(test: TestRegistrar, options: Contentio
 
 async function race(storage: StateStorage, seed: number, clients: number, perClient: number, keyCount: number): Promise<History> {
   const actorType = uniqueName("contention");
-  const keys: StateKey[] = Array.from({ length: keyCount }, (_, index) => ({ actorType, actorId: `k${index}`, stateName: "s" }));
+  // The states of one actor, as saveStates writes them: every backend with transactions can
+  // put these in one transaction, including those whose transactions cover one actor only.
+  const keys: StateKey[] = Array.from({ length: keyCount }, (_, index) => ({ actorType, actorId: "contended", stateName: `s${index}` }));
   const history = new History();
   const transactions = storage.capabilities.transactions;
   await Promise.all(Array.from({ length: clients }, (_, client) =>
@@ -317,7 +319,7 @@ function settleError(history: History, known: Map<number, string | null>, planne
   }
   history.conflicts++;
   const conflict = error as unknown as ConflictShape;
-  const operation = planned.find((candidate) => conflict.key?.actorId === `k${candidate.key}`);
+  const operation = planned.find((candidate) => conflict.key?.stateName === `s${candidate.key}`);
   if (operation === undefined) {
     history.fail(`${where}: the conflict names ${JSON.stringify(conflict.key)}, which the call did not touch`);
     return;

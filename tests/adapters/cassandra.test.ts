@@ -9,7 +9,7 @@ import {
   type CassandraStorageOptions,
 } from "../../adapters/cassandra/mod.ts";
 import { toQuarkError } from "../../adapters/cassandra/_driver.ts";
-import { HOSTILE_IDS, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { HOSTILE_IDS, runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { isQuarkError } from "../../src/errors.ts";
 
 const contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
@@ -62,6 +62,13 @@ if (contactPoints === undefined) {
     },
     // 64 writers contend on one Paxos partition; most attempts lose and retry.
     raceRetry: { maxAttempts: 5000, baseDelayMs: 2, maxDelayMs: 100 },
+  });
+  runContentionConformance(test, {
+    name: "cassandra",
+    open: async () => {
+      await ensureSchema();
+      return cassandraStorage(storageOptions());
+    },
   });
   runEventStoreConformance(test, {
     name: "cassandra",

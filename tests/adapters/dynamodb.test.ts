@@ -10,7 +10,7 @@ import {
   CreateTableCommand,
 } from "@aws-sdk/client-dynamodb";
 import { dynamoDbEventStore, dynamoDbStorage } from "../../adapters/dynamodb/mod.ts";
-import { runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { isQuarkError } from "../../src/errors.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
@@ -53,6 +53,13 @@ if (!endpoint) {
     // read stale, and the race crawls; a wider ceiling lets one writer through at a time
     // (measured: 3 increments/s at 40 ms, 8/s at 3 s).
     raceRetry: { maxAttempts: 5000, baseDelayMs: 10, maxDelayMs: 3000 },
+  });
+  runContentionConformance(test, {
+    name: "dynamodb",
+    open: async () => {
+      await tablesReady;
+      return dynamoDbStorage({ clientConfig, tableName: stateTable });
+    },
   });
   runEventStoreConformance(test, {
     name: "dynamodb",

@@ -6,7 +6,7 @@ import { resolveTables } from "../../adapters/_sql/dialect.ts";
 import { encodeKey } from "../../src/storage/keys.ts";
 import { isQuarkError } from "../../src/errors.ts";
 import { mssqlEventStore, mssqlStorage, type MssqlPool } from "../../adapters/mssql/mod.ts";
-import { runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
 
 // No SQL Server can run on the machine this project is built on, so these run only where
@@ -27,6 +27,7 @@ if (url === undefined) {
   await mssqlEventStore({ pool: shared }).ensureSchema();
 
   runStorageConformance(test, { name: "mssql", open: () => mssqlStorage({ pool: shared }) });
+  runContentionConformance(test, { name: "mssql", open: () => mssqlStorage({ pool: shared }) });
   runEventStoreConformance(test, { name: "mssql", open: () => mssqlEventStore({ pool: shared }) });
 
   registerSqlAdapterCases(test, {
