@@ -6,6 +6,7 @@ import { memoryStorage } from "../../mod.ts";
 import { pgliteStorage } from "../../adapters/pglite/mod.ts";
 import { checkTurnModel } from "../model/turn_model.ts";
 import { checkEventModel } from "../model/event_model.ts";
+import { checkStorageModel } from "../model/storage_model.ts";
 import { memoryEventStore } from "../../mod.ts";
 
 const runs = (fallback: number) => Number(process.env.QUARK_MODEL_RUNS ?? fallback);
@@ -22,6 +23,19 @@ test("turn model on PGlite", async () => {
   const storage = pgliteStorage({ autoCreateSchema: true });
   try {
     await checkTurnModel({ name: "pglite", storage, runs: runs(40) });
+  } finally {
+    await storage.close();
+  }
+});
+
+test("storage model on memory: every step answers as a register with etags would", async () => {
+  await checkStorageModel(memoryStorage(), runs(150));
+});
+
+test("storage model on PGlite", async () => {
+  const storage = pgliteStorage({ autoCreateSchema: true });
+  try {
+    await checkStorageModel(storage, runs(40));
   } finally {
     await storage.close();
   }
