@@ -23,9 +23,10 @@ export interface RunningServer {
 
 /**
  * Runs `command args…` from the repository root with PORT=0 (the server picks a free port)
- * and resolves once it prints `listening on <url>`.
+ * and resolves once it prints `listening on <url>`. The time limits only catch hangs: they
+ * are wide because `npm test` runs four runtimes at once on a small machine.
  */
-export function startServer(command: string, args: readonly string[], env: Record<string, string> = {}, startMs = 15_000): Promise<RunningServer> {
+export function startServer(command: string, args: readonly string[], env: Record<string, string> = {}, startMs = 60_000): Promise<RunningServer> {
   const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env, PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const exited = new Promise<Exit>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, output })));
@@ -41,7 +42,7 @@ export function startServer(command: string, args: readonly string[], env: Recor
       if (listening || !url) return;
       listening = true;
       clearTimeout(timer);
-      resolve({ url, stop: (graceMs = 10_000) => stop(graceMs) });
+      resolve({ url, stop: (graceMs = 30_000) => stop(graceMs) });
     });
     child.stderr.on("data", (chunk: Buffer) => (output += chunk));
     void exited.then((exit) => {
