@@ -65,7 +65,10 @@ if (!endpoint) {
     name: "dynamodb",
     open: async () => {
       await tablesReady;
-      return dynamoDbEventStore({ clientConfig, tableName: eventTable });
+      // The kit races 32 "any" appenders on one stream; moto serves one request at a time and
+      // four runtimes share the machine, so the default bound of 64 attempts can run out (a
+      // ContentionError, as designed). The race is about gap-free ordering, not the bound.
+      return dynamoDbEventStore({ clientConfig, tableName: eventTable, maxAppendAttempts: 1000 });
     },
   });
 
