@@ -60,10 +60,10 @@ export interface Aggregate<State, Event> {
  * Each event's ciphertext is bound to its stream and position, and each snapshot's to its
  * stream and version, so stored events cannot be reordered or moved between streams unnoticed.
  */
-function eventBinding(stream: string, position: number): string {
+export function eventBinding(stream: string, position: number): string {
   return `${stream}#${position}`;
 }
-function snapshotBinding(stream: string, version: number): string {
+export function snapshotBinding(stream: string, version: number): string {
   return `${stream}#snapshot@${version}`;
 }
 

@@ -1,3 +1,4 @@
+import { eventBinding, snapshotBinding } from "../events/aggregate.ts";
 import type { StateKey, StateStorage } from "../storage/types.ts";
 import type { EventStore } from "../events/types.ts";
 import type { StorageProviders } from "../storage/providers.ts";
@@ -95,13 +96,6 @@ export interface Inspector {
   readSnapshot(stream: string): Promise<InspectedSnapshot | null>;
   /** One cheap round trip to each storage and to the event store, with its latency. Never throws. */
   health(): Promise<HealthReport[]>;
-}
-
-function eventBinding(stream: string, position: number): string {
-  return `${stream}#${position}`;
-}
-function snapshotBinding(stream: string, version: number): string {
-  return `${stream}#snapshot@${version}`;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type EventStore,
 } from "../../mod.ts";
 import { createFaultQueue, FaultCommand, faultyEventStore, type Fault, type FaultQueue } from "./faulty_storage.ts";
+import { eventBinding } from "../../src/events/aggregate.ts";
 
 const deposited = v.object({ type: v.literal("Deposited"), id: v.string(), part: v.number(), amount: v.number() });
 type Deposited = v.InferOutput<typeof deposited>;
@@ -95,7 +96,7 @@ const commandArbitraries = [
 async function storedEvents(store: EventStore, stream: string): Promise<Deposited[]> {
   const codec = createCodec();
   const events: Deposited[] = [];
-  for await (const stored of store.read(stream)) events.push((await codec.decode(stored.data, `${stream}#${stored.version}`)).value as Deposited);
+  for await (const stored of store.read(stream)) events.push((await codec.decode(stored.data, eventBinding(stream, stored.version))).value as Deposited);
   return events;
 }
 
