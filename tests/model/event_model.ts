@@ -21,7 +21,7 @@ import {
   type ActorSystem,
   type EventStore,
 } from "../../mod.ts";
-import { createFaultQueue, FaultCommand, faultyEventStore, type Fault, type FaultQueue } from "./faulty_storage.ts";
+import { createFaultQueue, FaultCommand, faultyEventStore, playHistory, type Fault, type FaultQueue } from "./faulty_storage.ts";
 import { eventBinding } from "../../src/events/aggregate.ts";
 
 const deposited = v.object({ type: v.literal("Deposited"), id: v.string(), part: v.number(), amount: v.number() });
@@ -144,12 +144,7 @@ export async function checkEventModel(target: EventModelTarget): Promise<void> {
       const systems = faults.map((queue) => createActorSystem({ storage: memoryStorage(), eventStore: faultyEventStore(target.eventStore, scheduler, queue) }));
       const actor = accountActor(conflict, idleTimeoutMs, scheduler);
       const real: Real = { systems, faults, actor, actorId: `${target.name}-${Date.now()}-${run++}`, commands: [], settled: [] };
-      try {
-        await fc.asyncModelRun(() => ({ model: {}, real }), commands);
-        await scheduler.waitFor(Promise.all(real.settled));
-      } finally {
-        await scheduler.waitFor(Promise.all(systems.map((system) => system.shutdown())));
-      }
+      await playHistory(scheduler, commands as Iterable<fc.AsyncCommand<object, Real>>, real, systems);
       const events = await storedEvents(target.eventStore, streamNameOf("model-ledger", real.actorId));
       assertCommandOutcomes(real.commands, events);
       // A fresh activation, through snapshots, folds to what the whole stream says.

@@ -2,8 +2,8 @@
 // through its own wrapper, which lets the fast-check scheduler interleave every storage call
 // and injects the faults a network gives: an outage before a write is sent, and a lost reply
 // after it landed.
-import type fc from "fast-check";
-import { StorageUnavailableError, type EventStore, type StateStorage } from "../../mod.ts";
+import fc from "fast-check";
+import { StorageUnavailableError, type ActorSystem, type EventStore, type StateStorage } from "../../mod.ts";
 
 /** A fault armed for a system's next write (or append) or read. */
 export type Fault = "lost-reply" | "unavailable" | "read-unavailable";
@@ -89,5 +89,23 @@ export class FaultCommand implements fc.AsyncCommand<object, { readonly faults: 
   }
   toString(): string {
     return `fault(system ${this.system}, ${this.fault})`;
+  }
+}
+
+/**
+ * Plays one generated history: the commands start calls without awaiting them, the scheduler
+ * drives every call to its end in the order it picks, then the systems shut down.
+ */
+export async function playHistory(
+  scheduler: fc.Scheduler,
+  commands: Iterable<fc.AsyncCommand<object, { readonly settled: Promise<unknown>[] }>>,
+  real: { readonly settled: Promise<unknown>[] },
+  systems: readonly ActorSystem[],
+): Promise<void> {
+  try {
+    await fc.asyncModelRun(() => ({ model: {}, real }), commands);
+    await scheduler.waitFor(Promise.all(real.settled));
+  } finally {
+    await scheduler.waitFor(Promise.all(systems.map((system) => system.shutdown())));
   }
 }

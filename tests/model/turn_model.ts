@@ -24,7 +24,7 @@ import {
   type StateKey,
   type StateStorage,
 } from "../../mod.ts";
-import { createFaultQueue, FaultCommand, faultyStorage, type Fault, type FaultQueue } from "./faulty_storage.ts";
+import { createFaultQueue, FaultCommand, faultyStorage, playHistory, type Fault, type FaultQueue } from "./faulty_storage.ts";
 import { assertOutcomes, type CallRecord, type Ledger } from "./turn_checks.ts";
 
 const ledgerSchema = v.object({ total: v.number(), applied: v.array(v.string()) });
@@ -149,12 +149,7 @@ export async function checkTurnModel(target: TurnModelTarget): Promise<void> {
       const faults = Array.from({ length: processes }, createFaultQueue);
       const systems = faults.map((queue) => createActorSystem({ storage: faultyStorage(target.storage, scheduler, queue) }));
       const real: Real = { systems, faults, account: accountActor(scheduler, reentrant, idleTimeoutMs), actorId: `${target.name}-${Date.now()}-${run++}`, calls: [], settled: [] };
-      try {
-        await fc.asyncModelRun(() => ({ model: {}, real }), commands);
-        await scheduler.waitFor(Promise.all(real.settled));
-      } finally {
-        await scheduler.waitFor(Promise.all(systems.map((system) => system.shutdown())));
-      }
+      await playHistory(scheduler, commands as Iterable<fc.AsyncCommand<object, Real>>, real, systems);
       const key = (stateName: string) => ({ actorType: "model-account", actorId: real.actorId, stateName });
       assertOutcomes(real.calls, { a: await storedLedger(target.storage, key("a")), b: await storedLedger(target.storage, key("b")) });
     },
