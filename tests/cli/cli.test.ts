@@ -115,7 +115,7 @@ test("copy, interrupted, resumes to an equal store; verify names a changed key",
   assert.match(dry.stdout, new RegExp(`source holds ${counts.states} states and ${counts.events} events, target 0 states and 0 events; nothing written`));
 
   // Ctrl-C once the copy is under way: at its first progress line.
-  const first = await quark(withConfig("copy", "--to", TARGET_CONFIG, "--page-size", "20"), env(target), (child) => {
+  const first = await quark(withConfig("copy", "--to", TARGET_CONFIG, "--page-size", "20"), { ...env(target), slowTargetWritesMs: 10 }, (child) => {
     child.stderr.on("data", (chunk: Buffer) => {
       if (/^copy \d+\/\d+ /m.test(String(chunk))) child.kill("SIGINT");
     });

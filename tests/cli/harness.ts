@@ -31,12 +31,22 @@ export function tempDir(): string {
 }
 
 /** Starts `quark ARGS` with the source (and target) locations; `whenRunning` may signal it. */
-export function quark(args: readonly string[], env: { source: string; target?: string; streams: number }, whenRunning?: (child: ChildProcessByStdio<null, Readable, Readable>) => void): Promise<Run> {
+export function quark(
+  args: readonly string[],
+  env: { source: string; target?: string; streams: number; slowTargetWritesMs?: number },
+  whenRunning?: (child: ChildProcessByStdio<null, Readable, Readable>) => void,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     // `node` from PATH: under Deno and Bun, process.execPath is not Node.
     const child = spawn("node", ["--import", "tsx", bin, ...args], {
       cwd: root,
-      env: { ...process.env, QUARK_CLI_SOURCE: env.source, QUARK_CLI_TARGET: env.target ?? "", QUARK_CLI_STREAMS: String(env.streams) },
+      env: {
+        ...process.env,
+        QUARK_CLI_SOURCE: env.source,
+        QUARK_CLI_TARGET: env.target ?? "",
+        QUARK_CLI_STREAMS: String(env.streams),
+        QUARK_CLI_SLOW_TARGET_WRITES_MS: String(env.slowTargetWritesMs ?? 0),
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
