@@ -345,7 +345,6 @@ test("an unreadable snapshot is skipped and the stream replayed", async () => {
   await writer.actor(Order, "o5").charge(5);
   await writer.shutdown();
   const stream = streamNameOf("order", "o5");
-  await eventStore.saveSnapshot(stream, { version: 3, data: new Uint8Array([1, 2, 3]) }).catch(() => {});
   const forged = { ...eventStore, loadSnapshot: async () => ({ version: 2, data: new Uint8Array([9, 9, 9]) }) };
   const reader = createActorSystem({ storage: memoryStorage(), eventStore: forged });
   assert.deepEqual(await reader.actor(Order, "o5").read(), { reserved: 0, charged: 10, version: 2 });
