@@ -74,7 +74,7 @@ export {
   type ReadThroughOptions,
 } from "./src/storage/migration.ts";
 export { memoryEventStore } from "./src/events/memory.ts";
-export { assertExpectedVersion, assertNewEvents } from "./src/events/guards.ts";
+export { assertExpectedVersion, assertNewEvents, readAllBounds, readAllUnsupported } from "./src/events/guards.ts";
 export { serialize, deserialize, DEFAULT_MAX_DECODED_BYTES, type DecodeLimits } from "./src/codec/serializer.ts";
 export { createCodec, type Codec, type CodecOptions, type DecodedValue } from "./src/codec/codec.ts";
 export type { EncryptionOptions } from "./src/codec/encryption.ts";

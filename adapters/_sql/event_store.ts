@@ -7,7 +7,7 @@
  */
 
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "../../src/events/types.ts";
-import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
+import { assertExpectedVersion, assertNewEvents, readAllUnsupported } from "../../src/events/guards.ts";
 import { CorruptDataError, EventStoreConflictError, isQuarkError } from "../../src/errors.ts";
 import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
 import type { SqlExecutor, SqlRow, SqlStatement } from "./executor.ts";
@@ -136,6 +136,8 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
   return {
     name,
     append,
+    capabilities: { readAll: false },
+    readAll: () => readAllUnsupported(name, "a store with a global order"),
     async *read(stream: string, options: ReadStreamOptions = {}): AsyncIterable<StoredEvent> {
       assertStream(stream);
       const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;

@@ -10,7 +10,7 @@ import type {
   StoredEvent,
   StoredSnapshot,
 } from "../../src/events/types.ts";
-import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
+import { assertExpectedVersion, assertNewEvents, readAllUnsupported } from "../../src/events/guards.ts";
 import {
   ContentionError,
   CorruptDataError,
@@ -147,6 +147,8 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
 
   return {
     name: DRIVER_NAME,
+    capabilities: { readAll: false },
+    readAll: () => readAllUnsupported(DRIVER_NAME, "Cassandra change data capture (CDC) on the events table"),
     ensureSchema: shared.ensureSchema,
     getInstance: shared.getInstance,
 

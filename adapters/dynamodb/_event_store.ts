@@ -15,7 +15,7 @@ import type {
   StoredEvent,
   StoredSnapshot,
 } from "../../src/events/types.ts";
-import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
+import { assertExpectedVersion, assertNewEvents, readAllUnsupported } from "../../src/events/guards.ts";
 import { CapabilityError, ContentionError, EventStoreConflictError, ValueTooLargeError } from "../../src/errors.ts";
 import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
 import { attemptsOption } from "../_shared/attempts.ts";
@@ -294,6 +294,8 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
   return {
     name: DRIVER_NAME,
     tableName,
+    capabilities: { readAll: false },
+    readAll: () => readAllUnsupported(DRIVER_NAME, "DynamoDB Streams on the events table"),
     append,
     read,
     async version(stream: string) {

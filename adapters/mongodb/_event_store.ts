@@ -28,7 +28,7 @@ import type {
   StoredEvent,
   StoredSnapshot,
 } from "../../src/events/types.ts";
-import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
+import { assertExpectedVersion, assertNewEvents, readAllUnsupported } from "../../src/events/guards.ts";
 import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
 import { ContentionError, CorruptDataError, EventStoreConflictError, ValueTooLargeError } from "../../src/errors.ts";
 import {
@@ -223,6 +223,8 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
 
   return {
     name: DRIVER_NAME,
+    capabilities: { readAll: false },
+    readAll: () => readAllUnsupported(DRIVER_NAME, "a change stream on the events collection (it needs a replica set)"),
     async getInstance() {
       await collections("connect");
       return (await connection.connect()).db;

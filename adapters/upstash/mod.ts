@@ -24,7 +24,7 @@ import type {
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "../../src/events/types.ts";
 import { assertTransactable, assertWritable } from "../../src/storage/guards.ts";
 import { assertKeyWithinLimit, assertValidKey, assertValidKeyPart, encodeKey } from "../../src/storage/keys.ts";
-import { assertExpectedVersion, assertNewEvents } from "../../src/events/guards.ts";
+import { assertExpectedVersion, assertNewEvents, readAllUnsupported } from "../../src/events/guards.ts";
 import {
   CapabilityError,
   ConfigurationError,
@@ -480,6 +480,8 @@ export function upstashEventStore(options: UpstashEventStoreOptions): EventStore
 
   return {
     name: DRIVER_NAME,
+    capabilities: { readAll: false },
+    readAll: () => readAllUnsupported(DRIVER_NAME, "a store with a global order"),
 
     async append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
       assertStream(stream);

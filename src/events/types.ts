@@ -49,6 +49,11 @@ export interface NewEvent {
   readonly type: string;
   /** The encoded payload. */
   readonly data: Uint8Array;
+  /**
+   * Encoded metadata (correlation id, causation id, user, ...), opaque bytes like `data`.
+   * Stores keep it byte for byte and return it on read; absent means none.
+   */
+  readonly metadata?: Uint8Array | undefined;
 }
 
 /**
@@ -77,6 +82,80 @@ export interface StoredEvent {
   readonly type: string;
   /** The encoded payload, exactly as appended. */
   readonly data: Uint8Array;
+  /** The encoded metadata, exactly as appended; absent when the append gave none. */
+  readonly metadata?: Uint8Array | undefined;
+  /**
+   * When the event was stored: the server's clock where the backend has one, otherwise the
+   * client's. Absent only for events written before stores recorded it (format 0.1).
+   */
+  readonly createdAt?: Date | undefined;
+  /**
+   * The event's place in the store's global order, on stores whose
+   * {@linkcode EventStoreCapabilities.readAll} is `true`; absent elsewhere.
+   */
+  readonly position?: bigint | undefined;
+}
+
+/**
+ * An event as {@linkcode EventStore.readAll} returns it: always with its global position.
+ *
+ * @example Positions only grow
+ * ```ts
+ * import { memoryEventStore, type GlobalEvent } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * const data = new Uint8Array();
+ * await store.append("a", [{ type: "A1", data }], "no_stream");
+ * await store.append("b", [{ type: "B1", data }], "no_stream");
+ * const seen: GlobalEvent[] = [];
+ * for await (const event of store.readAll()) seen.push(event);
+ * if (!(seen[0]!.position < seen[1]!.position)) throw new Error("positions must grow");
+ * ```
+ */
+export interface GlobalEvent extends StoredEvent {
+  /** The event's place in the global order. */
+  readonly position: bigint;
+}
+
+/**
+ * Options for {@linkcode EventStore.readAll}.
+ *
+ * @example Resuming after a checkpoint
+ * ```ts
+ * import { memoryEventStore, type ReadAllOptions } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * const data = new Uint8Array();
+ * await store.append("a", [{ type: "First", data }, { type: "Second", data }], "no_stream");
+ * let checkpoint = 0n;
+ * for await (const event of store.readAll()) { checkpoint = event.position; break; }
+ * const options: ReadAllOptions = { after: checkpoint };
+ * const rest: string[] = [];
+ * for await (const event of store.readAll(options)) rest.push(event.type);
+ * if (rest.join() !== "Second") throw new Error(`unexpected rest: ${rest}`);
+ * ```
+ */
+export interface ReadAllOptions {
+  /** Return only events whose position is greater than this; defaults to `0n` (everything). */
+  readonly after?: bigint | undefined;
+  /** How many events to fetch per round trip; defaults to the backend's choice. */
+  readonly pageSize?: number | undefined;
+}
+
+/**
+ * What an event store can do beyond the streams every store supports.
+ *
+ * @example Checking before following the global order
+ * ```ts
+ * import { memoryEventStore } from "@quark/persistence";
+ * const store = memoryEventStore();
+ * if (!store.capabilities.readAll) throw new Error("the memory store has a global order");
+ * ```
+ */
+export interface EventStoreCapabilities {
+  /**
+   * Whether {@linkcode EventStore.readAll} works: a total order of all events that a reader
+   * can follow safely. Where `false`, `readAll` throws a `CapabilityError`.
+   */
+  readonly readAll: boolean;
 }
 
 /**
@@ -114,6 +193,12 @@ export interface StoredSnapshot {
 export interface AppendResult {
   /** The stream's version after the append: the version of its last event. */
   readonly nextVersion: number;
+  /**
+   * The global position of the append's last event, on stores whose
+   * {@linkcode EventStoreCapabilities.readAll} is `true`; absent elsewhere. A reader that
+   * has reached it has seen the whole append.
+   */
+  readonly lastPosition?: bigint | undefined;
 }
 
 /**
@@ -161,6 +246,8 @@ export interface ReadStreamOptions {
 export interface EventStore {
   /** The backend's name, used in error messages. */
   readonly name: string;
+  /** What the store supports beyond streams. */
+  readonly capabilities: EventStoreCapabilities;
   /**
    * Appends a batch of events atomically: all of them or none.
    * With `"any"`, concurrent appends still get distinct, gap-free versions.
@@ -169,6 +256,17 @@ export interface EventStore {
   append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
   /** Reads a stream in order from `fromVersion`, fetching a page at a time. */
   read(stream: string, options?: ReadStreamOptions): AsyncIterable<StoredEvent>;
+  /**
+   * Reads every stream's events in the store's global order, after `options.after`.
+   *
+   * The order is safe to follow: once an event at position `p` has been returned, no event
+   * with a position at or below `p` can appear later (an append that commits late never
+   * lands behind a reader). Positions grow strictly but need not be contiguous. The events
+   * of one append have consecutive versions and increasing positions.
+   *
+   * @throws {CapabilityError} Where {@linkcode EventStoreCapabilities.readAll} is `false`.
+   */
+  readAll(options?: ReadAllOptions): AsyncIterable<GlobalEvent>;
   /** The stream's current version; 0 when it has no events. */
   version(stream: string): Promise<number>;
   /**

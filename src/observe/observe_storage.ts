@@ -82,33 +82,38 @@ export function observeEventStore(store: EventStore, observer: QuarkObserver): E
   return {
     name: store.name,
     append: (stream, events, expected) => timed(observer, backend, { operation: "append", stream }, () => store.append(stream, events, expected)),
-    read(stream, options) {
-      return {
-        async *[Symbol.asyncIterator]() {
-          const begin = now();
-          const report = (outcome: "ok" | "error", error?: unknown) =>
-            notify(observer, "storageOperation", {
-              backend,
-              operation: "readStream",
-              stream,
-              durationMs: now() - begin,
-              roundTrips: 1,
-              outcome,
-              errorCode: outcome === "error" ? errorCodeOf(error) : undefined,
-            });
-          try {
-            yield* store.read(stream, options);
-          } catch (error) {
-            report("error", error);
-            throw error;
-          }
-          report("ok");
-        },
-      };
-    },
+    capabilities: store.capabilities,
+    read: (stream, options) => observedIteration(observer, backend, "readStream", stream, () => store.read(stream, options)),
+    readAll: (options) => observedIteration(observer, backend, "readAll", undefined, () => store.readAll(options)),
     version: (stream) => timed(observer, backend, { operation: "version", stream }, () => store.version(stream)),
     saveSnapshot: (stream, snapshot) => timed(observer, backend, { operation: "saveSnapshot", stream }, () => store.saveSnapshot(stream, snapshot)),
     loadSnapshot: (stream) => timed(observer, backend, { operation: "loadSnapshot", stream }, () => store.loadSnapshot(stream)),
     close: () => store.close(),
+  };
+}
+
+/** Reports one iteration of a read as one operation, when it ends or fails. */
+function observedIteration<T>(observer: QuarkObserver, backend: string, operation: "readStream" | "readAll", stream: string | undefined, open: () => AsyncIterable<T>): AsyncIterable<T> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      const begin = now();
+      const report = (outcome: "ok" | "error", error?: unknown) =>
+        notify(observer, "storageOperation", {
+          backend,
+          operation,
+          ...(stream === undefined ? {} : { stream }),
+          durationMs: now() - begin,
+          roundTrips: 1,
+          outcome,
+          errorCode: outcome === "error" ? errorCodeOf(error) : undefined,
+        });
+      try {
+        yield* open();
+      } catch (error) {
+        report("error", error);
+        throw error;
+      }
+      report("ok");
+    },
   };
 }

@@ -22,7 +22,7 @@ export interface StorageOperationEvent {
   /** The backend's name, such as `"postgres"`. */
   readonly backend: string;
   /** The contract method that was called. */
-  readonly operation: "read" | "write" | "delete" | "list" | "transact" | "append" | "readStream" | "version" | "saveSnapshot" | "loadSnapshot";
+  readonly operation: "read" | "write" | "delete" | "list" | "transact" | "append" | "readStream" | "readAll" | "version" | "saveSnapshot" | "loadSnapshot";
   /** The state key, for single-key operations. */
   readonly key?: StateKey | undefined;
   /** Every key, for `transact`. */

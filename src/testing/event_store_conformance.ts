@@ -2,6 +2,7 @@ import type { EventStore, NewEvent, StoredEvent } from "../events/types.ts";
 import { check, checkBytes, checkEqual, checkRejects } from "./assert.ts";
 import { registerCase, type TestRegistrar, uniqueName } from "./registrar.ts";
 import { registerEventStoreEdgeCases } from "./edge_conformance.ts";
+import { registerGlobalOrderCases } from "./read_all_conformance.ts";
 
 /**
  * Options for {@linkcode runEventStoreConformance}.
@@ -42,8 +43,9 @@ function checkGapFree(events: readonly StoredEvent[], message: string): void {
 
 /**
  * Registers the event store conformance suite: ordering, expected versions, batch
- * atomicity, concurrent appenders, snapshots that never go back, and paging through a
- * 10,000-event stream. Every event store in this library passes it; run it on yours.
+ * atomicity, concurrent appenders, snapshots that never go back, paging through a
+ * 10,000-event stream, metadata and `createdAt`, and the global order (`readAll`) where the
+ * store declares it. Every event store in this library passes it; run it on yours.
  *
  * @param test The test registrar, such as `test` from `node:test`.
  * @param options The event store to test.
@@ -168,4 +170,5 @@ export function runEventStoreConformance(test: TestRegistrar, options: EventStor
   });
 
   registerEventStoreEdgeCases(add);
+  registerGlobalOrderCases(add);
 }

@@ -64,7 +64,9 @@ export function faultyStorage(inner: StateStorage, scheduler: fc.Scheduler, queu
 export function faultyEventStore(inner: EventStore, scheduler: fc.Scheduler, queue: FaultQueue): EventStore {
   return {
     name: inner.name,
+    capabilities: inner.capabilities,
     read: (stream, options) => inner.read(stream, options),
+    readAll: (options) => inner.readAll(options),
     version: (stream) => inner.version(stream),
     saveSnapshot: (stream, snapshot) => inner.saveSnapshot(stream, snapshot),
     append: (stream, events, expected) => faultyWrite(scheduler, queue, `append ${events.length}`, () => inner.append(stream, events, expected)),
