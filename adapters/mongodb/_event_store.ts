@@ -2,8 +2,9 @@
  * The MongoDB event store: one immutable document per appended batch.
  *
  * Layout (see `docs/backends/mongodb.md`): `_id` is the escaped stream name, `/`, and the
- * batch's last version zero-padded to 16 digits; the fields are `stream`, `first`, `last`
- * and `events: [{type, data}]`. A unique index on `{stream, first}` lets only one batch
+ * batch's last version zero-padded to 16 digits; the fields are `stream`, `first`, `last`,
+ * `createdAt` (the server's clock, absent on batches written by 0.1) and
+ * `events: [{type, data, metadata?}]`. A unique index on `{stream, first}` lets only one batch
  * start at any version. An append at expected version `v` checks that a batch ends at `v`
  * (a point read on `_id`; documents are never changed or removed, so this stays true) and
  * inserts its batch starting at `v + 1`. Every batch therefore starts right after an
@@ -90,7 +91,9 @@ interface BatchDocument {
   stream: string;
   first: number;
   last: number;
-  events: Array<{ type: string; data: Uint8Array }>;
+  /** Set by the server's clock on insert; absent on batches written by 0.1. */
+  createdAt?: Date;
+  events: Array<{ type: string; data: Uint8Array; metadata?: Uint8Array }>;
 }
 
 interface SnapshotDocument {
@@ -204,16 +207,22 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
   }
 
   // Inserts the batch right after version `after`; false when another batch already starts there.
+  // It is an upsert whose filter no stored batch matches (every batch has a stream), so it
+  // only ever inserts, and `$currentDate` stamps it with the server's clock, which a plain
+  // insert cannot do. A batch already at that _id, or at that first version, is a duplicate key.
   async function insertAfter(batches: Collection<BatchDocument>, stream: string, after: number, events: readonly NewEvent[]): Promise<boolean> {
     const last = after + events.length;
+    const stored = events.map((event) => ({
+      type: event.type,
+      data: event.data,
+      ...(event.metadata === undefined ? {} : { metadata: event.metadata }),
+    }));
     try {
-      await batches.insertOne({
-        _id: batchId(stream, last),
-        stream,
-        first: after + 1,
-        last,
-        events: events.map((event) => ({ type: event.type, data: event.data })),
-      });
+      await batches.updateOne(
+        { _id: batchId(stream, last), stream: { $exists: false } },
+        { $setOnInsert: { stream, first: after + 1, last, events: stored }, $currentDate: { createdAt: true } },
+        { upsert: true },
+      );
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error)) return false;
@@ -233,7 +242,10 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
       assertStream(stream);
       assertExpectedVersion(expected);
       assertNewEvents(events);
-      const size = events.reduce((total, event) => total + event.data.byteLength + event.type.length * 3 + PER_EVENT_OVERHEAD, 0);
+      const size = events.reduce(
+        (total, event) => total + event.data.byteLength + (event.metadata?.byteLength ?? 0) + event.type.length * 3 + PER_EVENT_OVERHEAD,
+        0,
+      );
       if (size > MAX_BATCH_BYTES) throw new ValueTooLargeError(DRIVER_NAME, size, MAX_BATCH_BYTES);
       return await run("append", async ({ batches }) => {
         if (expected === "any") {
@@ -286,12 +298,21 @@ export function mongoDbEventStore(options: MongoDbEventStoreOptions): MongoDbEve
         for (const batch of page) {
           checkBatch(batch, expectedFirst);
           expectedFirst = batch.last + 1;
+          const createdAt = batch.createdAt instanceof Date ? batch.createdAt.getTime() : undefined;
           for (let index = 0; index < batch.events.length; index++) {
             const version = batch.first + index;
             if (version < from) continue;
             const event = batch.events[index]!;
             if (typeof event?.type !== "string") throw new CorruptDataError(`MongoDB event ${JSON.stringify(batch._id)}#${index} has no type`);
-            yield { stream, version, type: event.type, data: bytesFromBson(event.data, `MongoDB event ${stream}@${version}`) };
+            const what = `MongoDB event ${stream}@${version}`;
+            yield {
+              stream,
+              version,
+              type: event.type,
+              data: bytesFromBson(event.data, what),
+              ...(event.metadata === undefined ? {} : { metadata: bytesFromBson(event.metadata, `${what} metadata`) }),
+              ...(createdAt === undefined ? {} : { createdAt: new Date(createdAt) }),
+            };
           }
         }
         if (page.length < limit) return;

@@ -152,6 +152,60 @@ if (url === undefined) {
     }
   });
 
+  test("mongodb: batches written in the 0.1 layout still read, without metadata or createdAt", async () => {
+    const client = new MongoClient(serverUrl);
+    const events = mongoDbEventStore({ client, database });
+    try {
+      const stream = `old-${uid()}`;
+      // The 0.1 document: no createdAt, events without metadata.
+      await client.db(database).collection("quark_events").insertOne({
+        _id: `${stream}/0000000000000002` as never,
+        stream,
+        first: 1,
+        last: 2,
+        events: [{ type: "A", data: bytes(1) }, { type: "B", data: bytes(2) }],
+      });
+      await events.append(stream, [{ type: "C", data: bytes(3), metadata: bytes(9) }], 2);
+      const read = [];
+      for await (const event of events.read(stream)) read.push(event);
+      assert.deepEqual(read.slice(0, 2).map((event) => ({ ...event })), [
+        { stream, version: 1, type: "A", data: bytes(1) },
+        { stream, version: 2, type: "B", data: bytes(2) },
+      ]);
+      assert.deepEqual(read[2]!.metadata, bytes(9));
+      assert.ok(read[2]!.createdAt instanceof Date);
+    } finally {
+      await events.close();
+      await client.close();
+    }
+  });
+
+  test("mongodb: createdAt comes from the server's clock, not the client's", async () => {
+    const events = mongoDbEventStore({ url: serverUrl, database });
+    const RealDate = Date;
+    try {
+      const stream = `clock-${uid()}`;
+      await events.version(stream);
+      // A client clock an hour fast, for Date.now() and for new Date() alike.
+      const shifted = class extends RealDate {
+        constructor(...args: []) {
+          if (args.length === 0) super(RealDate.now() + 3_600_000);
+          else super(...(args as unknown as [number]));
+        }
+        static override now = () => RealDate.now() + 3_600_000;
+      };
+      globalThis.Date = shifted as DateConstructor;
+      await events.append(stream, [{ type: "E", data: bytes(1) }], "no_stream");
+      globalThis.Date = RealDate;
+      for await (const event of events.read(stream)) {
+        assert.ok(Math.abs(event.createdAt!.getTime() - RealDate.now()) < 600_000, "not the client's shifted clock");
+      }
+    } finally {
+      globalThis.Date = RealDate;
+      await events.close();
+    }
+  });
+
   test("mongodb: reads from inside a large batch, in pages, return each version once", async () => {
     const events = mongoDbEventStore({ url: serverUrl, database });
     try {
