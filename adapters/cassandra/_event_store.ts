@@ -106,7 +106,9 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
   const snapshots = `${ks}.${quoteIdentifier(options.snapshotsTable ?? "quark_snapshots", "table")}`;
   const shared = context(options, [
     `CREATE TABLE IF NOT EXISTS ${events} (stream text, version bigint, head_version bigint static, type text, ` +
-    `data blob, append_id text, PRIMARY KEY ((stream), version))`,
+    `data blob, metadata blob, created_at timestamp, append_id text, PRIMARY KEY ((stream), version))`,
+    // Tables made by 0.1 lack the metadata and created_at columns; their rows read with both null.
+    `ALTER TABLE ${events} ADD IF NOT EXISTS (metadata blob, created_at timestamp)`,
     `CREATE TABLE IF NOT EXISTS ${snapshots} (stream text PRIMARY KEY, version bigint, data blob)`,
   ]);
   const { settings, read, serialRead, lwt } = shared;
@@ -116,7 +118,11 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
 
   const selectHead = `SELECT head_version FROM ${events} WHERE stream = ? LIMIT 1`;
   const selectAppendId = `SELECT append_id FROM ${events} WHERE stream = ? AND version = ?`;
-  const insertEvent = `INSERT INTO ${events} (stream, version, type, data, append_id) VALUES (?, ?, ?, ?, ?)`;
+  // created_at is the coordinator's clock; an event without metadata leaves the column unset
+  // (binding null would write a tombstone per event).
+  const insertEvent = `INSERT INTO ${events} (stream, version, type, data, created_at, append_id) VALUES (?, ?, ?, ?, toTimestamp(now()), ?)`;
+  const insertEventWithMetadata =
+    `INSERT INTO ${events} (stream, version, type, data, metadata, created_at, append_id) VALUES (?, ?, ?, ?, ?, toTimestamp(now()), ?)`;
 
   async function head(db: CassandraClient, stream: string, options: CassandraQueryOptions): Promise<number> {
     const rows = (await db.execute(selectHead, [stream], options)).rows;
@@ -130,10 +136,12 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
       : { query: `UPDATE ${events} SET head_version = ? WHERE stream = ? IF head_version = ?`, params: [String(base + batch.length), stream, String(base)] };
     return [
       condition,
-      ...batch.map((event, index) => ({
-        query: insertEvent,
-        params: [stream, String(base + index + 1), event.type, blobParam(event.data), appendId],
-      })),
+      ...batch.map((event, index) => {
+        const row = [stream, String(base + index + 1), event.type, blobParam(event.data)];
+        return event.metadata === undefined
+          ? { query: insertEvent, params: [...row, appendId] }
+          : { query: insertEventWithMetadata, params: [...row, blobParam(event.metadata), appendId] };
+      }),
     ];
   }
 
@@ -215,7 +223,7 @@ export function cassandraEventStore(options: CassandraEventStoreOptions): Cassan
       if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`Page size must be a whole number of at least 1, got ${pageSize}`);
       const from = Math.max(1, readOptions.fromVersion ?? 1);
       const db = await client("read");
-      const query = `SELECT version, type, data FROM ${events} WHERE stream = ? AND version >= ?`;
+      const query = `SELECT version, type, data, metadata, created_at FROM ${events} WHERE stream = ? AND version >= ?`;
       let pageState: string | undefined;
       do {
         let rows: readonly CassandraRow[];
@@ -319,7 +327,16 @@ function eventOf(stream: string, row: CassandraRow): StoredEvent {
   if (!Number.isSafeInteger(version) || typeof row.type !== "string" || data === undefined) {
     throw new CorruptDataError(`Cassandra event of stream ${JSON.stringify(stream)} lacks a version, type or data`);
   }
-  return { stream, version, type: row.type, data };
+  const metadata = toBytes(row.metadata);
+  return {
+    stream,
+    version,
+    type: row.type,
+    data,
+    ...(metadata === undefined ? {} : { metadata }),
+    // Rows written by 0.1 have no created_at.
+    ...(row.created_at instanceof Date ? { createdAt: row.created_at } : {}),
+  };
 }
 
 /** Cassandra refuses a partition key that is empty or longer than 65,535 bytes. */

@@ -664,4 +664,56 @@ if (contactPoints === undefined) {
       await client.shutdown();
     }
   });
+
+  test("cassandra: events written in the 0.1 layout still read, and ensureSchema adds the new columns", async () => {
+    const client = newClient();
+    const eventsTable = `old_events_${uid()}`;
+    const snapshotsTable = `old_snapshots_${uid()}`;
+    // The 0.1 DDL and row layout: no metadata, no created_at.
+    await client.execute(
+      `CREATE TABLE ${keyspace}.${eventsTable} (stream text, version bigint, head_version bigint static, type text, ` +
+        `data blob, append_id text, PRIMARY KEY ((stream), version))`,
+      [],
+    );
+    const store = cassandraEventStore({ client, keyspace, eventsTable, snapshotsTable });
+    try {
+      const stream = `old-${uid()}`;
+      await client.execute(
+        `INSERT INTO ${keyspace}.${eventsTable} (stream, version, head_version, type, data, append_id) VALUES (?, 1, 1, 'Old', ?, 'a')`,
+        [stream, Buffer.from([7, 8])],
+        { prepare: true },
+      );
+      await store.ensureSchema();
+      await store.append(stream, [{ type: "New", data: bytes(9), metadata: bytes(1, 2) }], 1);
+      const read = [];
+      for await (const event of store.read(stream)) read.push(event);
+      assert.equal(read.length, 2);
+      assert.deepEqual({ ...read[0]! }, { stream, version: 1, type: "Old", data: bytes(7, 8) }, "an old event reads without metadata or createdAt");
+      assert.deepEqual(read[1]!.metadata, bytes(1, 2));
+      assert.ok(read[1]!.createdAt instanceof Date);
+    } finally {
+      await client.execute(`DROP TABLE IF EXISTS ${keyspace}.${eventsTable}`, []);
+      await client.execute(`DROP TABLE IF EXISTS ${keyspace}.${snapshotsTable}`, []);
+      await store.close();
+      await client.shutdown();
+    }
+  });
+
+  test("cassandra: createdAt comes from the server's clock, not the client's", async () => {
+    await ensureSchema();
+    const store = cassandraEventStore(eventOptions());
+    const realNow = Date.now;
+    try {
+      const stream = `clock-${uid()}`;
+      Date.now = () => realNow() + 3_600_000;
+      await store.append(stream, [{ type: "E", data: bytes(1) }], "no_stream");
+      Date.now = realNow;
+      for await (const event of store.read(stream)) {
+        assert.ok(Math.abs(event.createdAt!.getTime() - realNow()) < 600_000, "not the client's shifted clock");
+      }
+    } finally {
+      Date.now = realNow;
+      await store.close();
+    }
+  });
 }
