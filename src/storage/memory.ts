@@ -13,6 +13,7 @@ import type {
 import { assertValidKey, encodeKey, encodeKeyPrefix, decodeKey } from "./keys.ts";
 import { assertTransactable, assertWritable } from "./guards.ts";
 import { StateConflictError } from "../errors.ts";
+import { sortedKeys } from "./sorted_keys.ts";
 
 /**
  * Options for {@linkcode memoryStorage}.
@@ -43,7 +44,8 @@ const DEFAULT_PAGE_SIZE = 100;
  * A storage that keeps encoded bytes in a `Map`. It copies bytes in and out, so nothing a
  * caller holds can change what is stored, and it checks etags exactly as the durable
  * backends do. Every operation completes synchronously inside one call, which makes each
- * check-and-write atomic on a single-threaded runtime.
+ * check-and-write atomic on a single-threaded runtime. A sorted index kept on each write
+ * makes a `list()` page cost what the page holds, however many keys are stored.
  *
  * @param options Size limit and clock.
  * @returns A storage for tests, development and single-process use.
@@ -61,6 +63,7 @@ const DEFAULT_PAGE_SIZE = 100;
 export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage {
   const now = options.now ?? Date.now;
   const records = new Map<string, StoredRecord>();
+  const index = sortedKeys();
   const capabilities: StorageCapabilities = {
     transactions: true,
     ttl: true,
@@ -71,10 +74,15 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
   function current(encoded: string): StoredRecord | undefined {
     const record = records.get(encoded);
     if (record?.expiresAt !== undefined && record.expiresAt <= now()) {
-      records.delete(encoded);
+      remove(encoded);
       return undefined;
     }
     return record;
+  }
+
+  function remove(encoded: string): boolean {
+    index.delete(encoded);
+    return records.delete(encoded);
   }
 
   // Returns the revision to store, or throws; a repeat of an applied write returns null.
@@ -97,6 +105,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
   function apply(request: WriteRequest, revision: number | null): WriteResult {
     const encoded = encodeKey(request.key);
     if (revision === null) return { etag: request.etag, revision: current(encoded)!.revision };
+    if (!records.has(encoded)) index.add(encoded);
     records.set(encoded, {
       value: request.value.slice(),
       etag: request.etag,
@@ -132,7 +141,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
         const encoded = encodeKey(request.key);
         const stored = current(encoded);
         checkDelete(request, stored);
-        return Promise.resolve(records.delete(encoded));
+        return Promise.resolve(remove(encoded));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -140,12 +149,20 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
     list(request: ListRequest): Promise<ListPage> {
       const prefix = encodeKeyPrefix(request.actorType, request.actorIdPrefix);
       const limit = request.limit ?? DEFAULT_PAGE_SIZE;
-      const matching = [...records.keys()]
-        .filter((encoded) => encoded.startsWith(prefix) && (request.cursor === undefined || encoded > request.cursor))
-        .filter((encoded) => current(encoded) !== undefined)
-        .sort();
-      const page = matching.slice(0, limit);
-      const cursor = matching.length > limit ? page[page.length - 1] : undefined;
+      const start = request.cursor !== undefined && request.cursor >= prefix ? request.cursor : prefix;
+      const page: string[] = [];
+      let more = false;
+      // Reads one live key past the page, so the last page carries no cursor.
+      for (const encoded of index.from(start, start !== request.cursor)) {
+        if (!encoded.startsWith(prefix)) break;
+        if (current(encoded) === undefined) continue;
+        if (page.length === limit) {
+          more = true;
+          break;
+        }
+        page.push(encoded);
+      }
+      const cursor = more ? page[page.length - 1] : undefined;
       return Promise.resolve({ keys: page.map(decodeKey), cursor });
     },
     transact(operations: readonly TransactOperation[]) {
@@ -160,7 +177,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
         });
         return Promise.resolve(operations.map((operation, index) => {
           if (operation.kind === "write") return apply(operation, revisions[index]!);
-          records.delete(encodeKey(operation.key));
+          remove(encodeKey(operation.key));
           return null;
         }));
       } catch (error) {
