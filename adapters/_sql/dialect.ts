@@ -28,6 +28,16 @@ export interface SqlTables {
 }
 
 /**
+ * The one-row table that hands out global positions, named after the events table.
+ *
+ * @param tables The validated table names.
+ * @returns The counter table's name.
+ */
+export function positionCounterTable(tables: SqlTables): string {
+  return `${tables.events}_position`;
+}
+
+/**
  * The outcome column of a write: `written` (the row now holds the request's etag, applied now
  * or by an earlier attempt whose reply was lost), `conflict` (another etag is stored: the
  * etag column says which), or `absent` (nothing live is stored).
@@ -66,7 +76,12 @@ export type ErrorKind =
 export interface SqlDialect {
   /** Statements that create the state table and its indexes if missing, run in one transaction. */
   stateSchema(tables: SqlTables): SqlStatement[];
-  /** Statements that create the events and snapshots tables if missing, run in one transaction. */
+  /**
+   * Statements that create the events and snapshots tables and the position counter if
+   * missing, run in one transaction. They also upgrade an events table of format 0.1 in place
+   * (adding the metadata and position columns) and give every event without a position one,
+   * after all positions given so far, so a reader never misses them.
+   */
   eventSchema(tables: SqlTables): SqlStatement[];
   /** Reads one live state. Columns: value, etag, revision, expires_ms. */
   readState(tables: SqlTables, request: { actorType: string; actorId: string; stateName: string }): SqlStatement;
@@ -83,11 +98,23 @@ export interface SqlDialect {
   purgeExpired(tables: SqlTables): SqlStatement;
   /**
    * Appends events after the stream's current head, if the head equals `expected` (`null`: any
-   * head). One row: the head before the append, the number of events inserted.
+   * head), and gives them the next global positions from the one-row position counter, whose
+   * lock the append then holds until its transaction ends. One row: the head before the
+   * append, the number of events inserted, the position of the last one inserted (`NULL`
+   * when none).
    */
   appendEvents(tables: SqlTables, stream: string, events: readonly NewEvent[], expected: number | null, guard?: number): SqlStatement;
-  /** Reads up to `limit` events from `fromVersion`. Columns: version, type, data. */
+  /**
+   * Reads up to `limit` events from `fromVersion`. Columns: version, type (UTF-8 bytes or
+   * text), data, metadata (`NULL`: none), created_ms (milliseconds since the epoch on the
+   * server's clock), position (decimal text; `NULL`: not given one yet, see `eventSchema`).
+   */
   readEvents(tables: SqlTables, stream: string, fromVersion: number, limit: number): SqlStatement;
+  /**
+   * Reads up to `limit` events of every stream whose position is greater than `after`, in
+   * position order. Columns: stream (UTF-8 bytes or text), then those of `readEvents`.
+   */
+  readAllEvents(tables: SqlTables, after: bigint, limit: number): SqlStatement;
   /** The stream's head. One row: version (0 when empty). */
   streamVersion(tables: SqlTables, stream: string): SqlStatement;
   /** Saves a snapshot unless one at the same or a newer version exists. One row when saved. */

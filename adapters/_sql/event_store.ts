@@ -1,17 +1,19 @@
 /**
  * The event store shared by every SQL adapter. An append is one statement that reads the
  * stream's head and inserts after it when the head is as expected; the unique key on
- * (stream, version) makes exactly one of two racing appends win.
+ * (stream, version) makes exactly one of two racing appends win. The same statement takes the
+ * events' global positions from a one-row counter whose lock it holds until it commits, so
+ * positions are handed out in commit order and `readAll` can follow them safely.
  *
  * @module
  */
 
-import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "../../src/events/types.ts";
-import { assertExpectedVersion, assertNewEvents, readAllUnsupported } from "../../src/events/guards.ts";
+import type { AppendResult, EventStore, ExpectedVersion, GlobalEvent, NewEvent, ReadAllOptions, ReadStreamOptions, StoredEvent, StoredSnapshot } from "../../src/events/types.ts";
+import { assertExpectedVersion, assertNewEvents, readAllBounds } from "../../src/events/guards.ts";
 import { CorruptDataError, EventStoreConflictError, isQuarkError } from "../../src/errors.ts";
 import { assertKeyWithinLimit, assertValidKeyPart } from "../../src/storage/keys.ts";
 import type { SqlExecutor, SqlRow, SqlStatement } from "./executor.ts";
-import { toBytes, toNumber } from "./executor.ts";
+import { toBytes, toNumber, toOptionalNumber } from "./executor.ts";
 import type { SqlDialect, SqlTables } from "./dialect.ts";
 import { executorLifecycle } from "./lifecycle.ts";
 import { toText } from "./storage.ts";
@@ -42,10 +44,44 @@ export interface SqlEventStoreConfig {
 
 /** A SQL-backed {@linkcode EventStore} with an explicit schema call. */
 export interface SqlEventStore extends EventStore {
-  /** Creates the events and snapshots tables if they are missing. Safe to call concurrently. */
+  /**
+   * Creates the events and snapshots tables and the position counter if they are missing,
+   * upgrades tables of an earlier format in place, and gives events stored without a global
+   * position one. Safe to call concurrently.
+   */
   ensureSchema(): Promise<void>;
 }
 
+/** What one append statement, or the last of a chunked append, reports. */
+interface AppendOutcome {
+  readonly head: number;
+  readonly inserted: number;
+  readonly lastPosition: bigint | undefined;
+}
+
+function appendOutcome(row: SqlRow | undefined, head?: number, inserted?: number): AppendOutcome {
+  const position = row?.[2];
+  return {
+    head: head ?? toNumber(row?.[0] ?? 0),
+    inserted: inserted ?? toNumber(row?.[1] ?? 0),
+    lastPosition: position === null || position === undefined ? undefined : BigInt(toText(position)),
+  };
+}
+
+/** Reads an event row in the column order of `SqlDialect.readEvents`, from column `first`. */
+function eventFromRow(stream: string, row: SqlRow, first: number): StoredEvent {
+  const [version, type, data, metadata, createdMs, position] = row.slice(first);
+  const created = toOptionalNumber(createdMs);
+  return {
+    stream,
+    version: toNumber(version),
+    type: toText(type),
+    data: toBytes(data),
+    ...(metadata === null || metadata === undefined ? {} : { metadata: toBytes(metadata) }),
+    ...(created === undefined ? {} : { createdAt: new Date(created) }),
+    ...(position === null || position === undefined ? {} : { position: BigInt(toText(position)) }),
+  };
+}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,16 +115,15 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
     return out;
   }
 
-  async function appendOnce(sql: SqlExecutor, stream: string, events: readonly NewEvent[], expected: number | null): Promise<{ head: number; inserted: number }> {
+  async function appendOnce(sql: SqlExecutor, stream: string, events: readonly NewEvent[], expected: number | null): Promise<AppendOutcome> {
     const parts = chunks(events);
-    if (parts.length === 1) {
-      const rows = await sql.query(dialect.appendEvents(tables, stream, events, expected));
-      return { head: toNumber(rows[0]?.[0] ?? 0), inserted: toNumber(rows[0]?.[1] ?? 0) };
-    }
+    if (parts.length === 1) return appendOutcome((await sql.query(dialect.appendEvents(tables, stream, events, expected)))[0]);
     return appendChunked(sql, stream, parts, expected);
   }
 
-  async function appendChunked(sql: SqlExecutor, stream: string, parts: NewEvent[][], expected: number | null): Promise<{ head: number; inserted: number }> {
+  // The first chunk locks the position counter until the transaction ends, so the chunks'
+  // positions follow each other with nothing in between.
+  async function appendChunked(sql: SqlExecutor, stream: string, parts: NewEvent[][], expected: number | null): Promise<AppendOutcome> {
     // For a fixed expectation the chunks' heads are known in advance. For "any" the head is
     // read first; a race then surfaces as a guard or unique failure and the caller retries.
     let head = expected;
@@ -99,8 +134,8 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
       statements.push(dialect.appendEvents(tables, stream, part, at, index));
       at += part.length;
     }
-    await sql.batch(statements);
-    return { head, inserted: at - head };
+    const results = await sql.batch(statements);
+    return appendOutcome(results.at(-1)?.[0], head, at - head);
   }
 
   async function append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
@@ -110,7 +145,7 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
     const sql = await ready("append");
     const wanted = expected === "any" ? null : expected === "no_stream" ? 0 : expected;
     for (let attempt = 1; ; attempt++) {
-      let result: { head: number; inserted: number };
+      let result: AppendOutcome;
       try {
         // A deadlock or serialization failure aborted the attempt whole: run it again as is.
         result = await retry("append", () => appendOnce(sql, stream, events, wanted));
@@ -129,15 +164,37 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
         return fail("append", error);
       }
       if (result.inserted !== events.length) throw new EventStoreConflictError(stream, expected, result.head);
-      return { nextVersion: result.head + events.length };
+      return { nextVersion: result.head + events.length, lastPosition: result.lastPosition };
     }
   }
 
   return {
     name,
     append,
-    capabilities: { readAll: false },
-    readAll: () => readAllUnsupported(name, "a store with a global order"),
+    capabilities: { readAll: true },
+    async *readAll(options: ReadAllOptions = {}): AsyncIterable<GlobalEvent> {
+      let { after, pageSize } = readAllBounds(options, DEFAULT_PAGE_SIZE);
+      const sql = await ready("readAll");
+      while (true) {
+        let rows: SqlRow[];
+        try {
+          rows = await sql.query(dialect.readAllEvents(tables, after, pageSize));
+        } catch (error) {
+          return fail("readAll", error);
+        }
+        for (const row of rows) {
+          let event: StoredEvent;
+          try {
+            event = eventFromRow(toText(row[0]), row, 1);
+          } catch (error) {
+            throw new CorruptDataError(`Event store ${name} returned a malformed event row in its global order after position ${after}`, { cause: error });
+          }
+          yield event as GlobalEvent;
+          after = event.position!;
+        }
+        if (rows.length < pageSize) return;
+      }
+    },
     async *read(stream: string, options: ReadStreamOptions = {}): AsyncIterable<StoredEvent> {
       assertStream(stream);
       const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -154,7 +211,7 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
         for (const row of rows) {
           let event: StoredEvent;
           try {
-            event = { stream, version: toNumber(row[0]), type: toText(row[1]), data: toBytes(row[2]) };
+            event = eventFromRow(stream, row, 0);
           } catch (error) {
             throw new CorruptDataError(`Event store ${name} returned a malformed event row in stream ${JSON.stringify(stream)}`, { cause: error });
           }

@@ -6,7 +6,7 @@
  */
 
 import type { SqlParam, SqlStatement } from "./executor.ts";
-import { GUARD_MARKER, parseGuard, type ErrorKind, type SqlDialect, type SqlTables } from "./dialect.ts";
+import { GUARD_MARKER, parseGuard, positionCounterTable, type ErrorKind, type SqlDialect, type SqlTables } from "./dialect.ts";
 import type { DeleteRequest, ListRequest, StateKey, WriteRequest } from "../../src/storage/types.ts";
 import type { NewEvent } from "../../src/events/types.ts";
 
@@ -45,7 +45,7 @@ function binder(): { bind: (value: SqlParam) => string; params: SqlParam[] } {
 }
 
 const ALIVE = "(s.expires_at IS NULL OR s.expires_at > now())";
-const EXPIRES_MS = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
+const EPOCH_MS = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
 
 function keyMatch(bind: (value: SqlParam) => string, key: StateKey): string {
   return `s.actor_type = ${bind(key.actorType)} AND s.actor_id = ${bind(key.actorId)} AND s.state_name = ${bind(key.stateName)}`;
@@ -96,36 +96,70 @@ function stateSchema(tables: SqlTables): SqlStatement[] {
 }
 
 function eventSchema(tables: SqlTables): SqlStatement[] {
+  const events = table(tables, tables.events);
+  const counter = table(tables, positionCounterTable(tables));
+  const statement = (text: string) => ({ text, params: [] });
   return [
-    { text: `SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY})`, params: [] },
-    ...(tables.schema === undefined ? [] : [{ text: `CREATE SCHEMA IF NOT EXISTS ${quote(tables.schema)}`, params: [] }]),
-    {
-      text: `CREATE TABLE IF NOT EXISTS ${table(tables, tables.events)} (
+    statement(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK_KEY})`),
+    ...(tables.schema === undefined ? [] : [statement(`CREATE SCHEMA IF NOT EXISTS ${quote(tables.schema)}`)]),
+    statement(`CREATE TABLE IF NOT EXISTS ${events} (
   stream text COLLATE "C" NOT NULL,
   version bigint NOT NULL,
   type text NOT NULL,
   data bytea NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
+  metadata bytea,
+  position bigint,
   PRIMARY KEY (stream, version)
-)`,
-      params: [],
-    },
-    {
-      text: `CREATE TABLE IF NOT EXISTS ${table(tables, tables.snapshots)} (
+)`),
+    // Format 0.1 tables had neither column: they are added in place, existing rows kept.
+    statement(`ALTER TABLE ${events} ADD COLUMN IF NOT EXISTS metadata bytea, ADD COLUMN IF NOT EXISTS position bigint`),
+    // Serves readAll's pages and, since a B-tree indexes NULLs, finds events without a position.
+    statement(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${tables.events}_by_position`)} ON ${events} (position)`),
+    statement(`CREATE TABLE IF NOT EXISTS ${counter} (
+  id smallint PRIMARY KEY CHECK (id = 1),
+  last bigint NOT NULL
+)`),
+    statement(`INSERT INTO ${counter} (id, last) SELECT 1, coalesce(max(e.position), 0) FROM ${events} AS e ON CONFLICT (id) DO NOTHING`),
+    statement(backfillPositions(events, counter)),
+    statement(`CREATE TABLE IF NOT EXISTS ${table(tables, tables.snapshots)} (
   stream text COLLATE "C" NOT NULL PRIMARY KEY,
   version bigint NOT NULL,
   data bytea NOT NULL,
   saved_at timestamptz NOT NULL DEFAULT now()
-)`,
-      params: [],
-    },
+)`),
   ];
+}
+
+/**
+ * Gives events written without a position (by format 0.1, or by a writer of that version
+ * still running during an upgrade) the next positions, under the counter's lock like an
+ * append, so they land after every position handed out so far and no reader misses them.
+ * Their order follows `created_at`, each stream's running maximum of it, so that a stream's
+ * events keep their version order even where a late transaction's clock read earlier. The
+ * counter is locked only when there is something to number.
+ */
+function backfillPositions(events: string, counter: string): string {
+  return `WITH unpositioned AS (
+  SELECT e.stream, e.version, max(e.created_at) OVER (PARTITION BY e.stream ORDER BY e.version) AS settled
+  FROM ${events} AS e WHERE e.position IS NULL
+),
+taken AS (
+  UPDATE ${counter} AS c SET last = c.last + (SELECT count(*) FROM unpositioned)
+  WHERE c.id = 1 AND EXISTS (SELECT 1 FROM unpositioned)
+  RETURNING c.last - (SELECT count(*) FROM unpositioned) AS base
+),
+numbered AS (
+  SELECT u.stream, u.version, taken.base + row_number() OVER (ORDER BY u.settled, u.stream, u.version) AS position
+  FROM unpositioned AS u, taken
+)
+UPDATE ${events} AS e SET position = n.position FROM numbered AS n WHERE e.stream = n.stream AND e.version = n.version`;
 }
 
 function readState(tables: SqlTables, key: StateKey): SqlStatement {
   const { bind, params } = binder();
   return {
-    text: `SELECT s.value, s.etag, s.revision, ${EXPIRES_MS("s.expires_at")} FROM ${table(tables, tables.state)} AS s WHERE ${keyMatch(bind, key)} AND ${ALIVE}`,
+    text: `SELECT s.value, s.etag, s.revision, ${EPOCH_MS("s.expires_at")} FROM ${table(tables, tables.state)} AS s WHERE ${keyMatch(bind, key)} AND ${ALIVE}`,
     params,
   };
 }
@@ -177,7 +211,7 @@ ON CONFLICT (actor_type, actor_id, state_name) DO UPDATE SET `;
   a.revision, CASE WHEN a.alive THEN a.etag END AS etag, a.expires_ms FROM applied AS a`;
   return {
     text: `WITH applied AS (${write}
-RETURNING s.etag, s.revision, ${ALIVE} AS alive, ${EXPIRES_MS("s.expires_at")} AS expires_ms)
+RETURNING s.etag, s.revision, ${ALIVE} AS alive, ${EPOCH_MS("s.expires_at")} AS expires_ms)
 ${outcomeRow(rows, "coalesce(o.outcome, 'absent'), o.revision, o.etag, o.expires_ms", ["written"], bind, guard)}`,
     params,
   };
@@ -206,12 +240,12 @@ function conditionalWrite(
 UNION ALL SELECT CASE WHEN r.etag = ${p.etag} THEN 'written' WHEN r.alive THEN 'conflict' ELSE 'absent' END, r.revision, CASE WHEN r.alive AND r.etag <> ${p.etag} THEN r.etag END, r.expires_ms
 FROM (SELECT * FROM latest UNION ALL SELECT * FROM seen WHERE NOT (seen.etag = ${expected} AND seen.alive)) AS r
 WHERE NOT EXISTS (SELECT 1 FROM applied)`;
-  const columns = (alias: string) => `${alias}.etag, ${alias}.revision, ${ALIVE.replaceAll("s.", `${alias}.`)} AS alive, ${EXPIRES_MS(`${alias}.expires_at`)} AS expires_ms`;
+  const columns = (alias: string) => `${alias}.etag, ${alias}.revision, ${ALIVE.replaceAll("s.", `${alias}.`)} AS alive, ${EPOCH_MS(`${alias}.expires_at`)} AS expires_ms`;
   return {
     text: `WITH applied AS (UPDATE ${state} AS s
 SET value = ${p.value}, etag = ${p.etag}, revision = s.revision + 1, expires_at = ${p.expires}, updated_at = now()
 WHERE ${match} AND s.etag = ${expected} AND ${ALIVE}
-RETURNING s.revision, ${EXPIRES_MS("s.expires_at")} AS expires_ms),
+RETURNING s.revision, ${EPOCH_MS("s.expires_at")} AS expires_ms),
 seen AS (SELECT ${columns("s")} FROM ${state} AS s WHERE ${match} AND NOT EXISTS (SELECT 1 FROM applied)),
 latest AS (SELECT ${columns("s")} FROM ${state} AS s
   WHERE ${match} AND EXISTS (SELECT 1 FROM seen WHERE seen.etag = ${expected} AND seen.alive)
@@ -275,37 +309,66 @@ SELECT count(*) FROM purged`,
   };
 }
 
+/**
+ * One statement: read the head, take the batch's positions from the counter row, insert. The
+ * counter's `UPDATE` locks its row until the append commits, so a later append waits there
+ * and takes its positions only after this one is visible: positions are handed out in commit
+ * order, and a reader that has seen position p can never meet a smaller one later. The row is
+ * locked only when the head matches, so a stale expectation costs no one a wait.
+ */
 function appendEvents(tables: SqlTables, stream: string, events: readonly NewEvent[], expected: number | null, guard?: number): SqlStatement {
   const { bind, params } = binder();
   const eventsTable = table(tables, tables.events);
   const streamParam = bind(stream);
   const expectedParam = bind(expected);
-  // Positions are literals made here from the loop index; every value is a parameter.
-  const rows = events.map((event, index) => `(${index + 1}, ${bind(event.type)}::text, ${bind(event.data)}::bytea)`).join(", ");
+  // Offsets and the batch size are literals made here from the loop; every value is a parameter.
+  const rows = events
+    .map((event, index) => `(${index + 1}, ${bind(event.type)}::text, ${bind(event.data)}::bytea, ${bind(event.metadata ?? null)}::bytea)`)
+    .join(", ");
+  const count = events.length;
   const matches = `(${expectedParam}::bigint IS NULL OR head.version = ${expectedParam}::bigint)`;
   const guardColumn = guard === undefined
     ? ""
     : `, CASE WHEN ${matches} THEN 0 ELSE CAST(${bind(`${GUARD_MARKER}:${guard}:`)}::text || head.version::text AS integer) END`;
   return {
     text: `WITH head AS (SELECT coalesce(max(e.version), 0)::bigint AS version FROM ${eventsTable} AS e WHERE e.stream = ${streamParam}),
+taken AS (
+  UPDATE ${table(tables, positionCounterTable(tables))} AS c SET last = c.last + ${count}
+  WHERE c.id = 1 AND EXISTS (SELECT 1 FROM head WHERE ${matches})
+  RETURNING c.last - ${count} AS base
+),
 appended AS (
-  INSERT INTO ${eventsTable} (stream, version, type, data)
-  SELECT ${streamParam}, head.version + batch.position, batch.type, batch.data
-  FROM head, (VALUES ${rows}) AS batch (position, type, data)
-  WHERE ${matches}
-  RETURNING 1
+  INSERT INTO ${eventsTable} (stream, version, type, data, metadata, position)
+  SELECT ${streamParam}, head.version + batch.ordinal, batch.type, batch.data, batch.metadata, taken.base + batch.ordinal
+  FROM head, taken, (VALUES ${rows}) AS batch (ordinal, type, data, metadata)
+  RETURNING position
 )
-SELECT head.version, (SELECT count(*) FROM appended)${guardColumn} FROM head`,
+SELECT head.version, (SELECT count(*) FROM appended), (SELECT max(a.position)::text FROM appended AS a)${guardColumn} FROM head`,
     params,
     oneOff: events.length > 16,
   };
 }
 
+/** The columns of an event read, after the stream: see `SqlDialect.readEvents`. */
+const EVENT_COLUMNS = `e.version, convert_to(e.type, 'UTF8'), e.data, e.metadata, ${EPOCH_MS("e.created_at")}, e.position::text`;
+
 function readEvents(tables: SqlTables, stream: string, fromVersion: number, limit: number): SqlStatement {
   const { bind, params } = binder();
   return {
-    text: `SELECT e.version, convert_to(e.type, 'UTF8'), e.data FROM ${table(tables, tables.events)} AS e WHERE e.stream = ${bind(stream)} AND e.version >= ${bind(fromVersion)} ORDER BY e.version LIMIT ${bind(limit)}`,
+    text: `SELECT ${EVENT_COLUMNS} FROM ${table(tables, tables.events)} AS e WHERE e.stream = ${bind(stream)} AND e.version >= ${bind(fromVersion)} ORDER BY e.version LIMIT ${bind(limit)}`,
     params,
+  };
+}
+
+/**
+ * A page of the global order. Only committed events are visible, and positions are handed out
+ * in commit order (see `appendEvents`), so everything at or below the last position returned
+ * is already here. Events without a position (written by format 0.1) wait for `eventSchema`.
+ */
+function readAllEvents(tables: SqlTables, after: bigint, limit: number): SqlStatement {
+  return {
+    text: `SELECT convert_to(e.stream, 'UTF8'), ${EVENT_COLUMNS} FROM ${table(tables, tables.events)} AS e WHERE e.position > $1::bigint ORDER BY e.position LIMIT $2`,
+    params: [after.toString(), limit],
   };
 }
 
@@ -367,6 +430,7 @@ export const postgresDialect: SqlDialect = {
   purgeExpired,
   appendEvents,
   readEvents,
+  readAllEvents,
   streamVersion,
   saveSnapshot,
   loadSnapshot,

@@ -11,7 +11,7 @@
  */
 
 import type { SqlParam, SqlStatement } from "../_sql/executor.ts";
-import { GUARD_MARKER, parseGuard, type ErrorKind, type SqlDialect, type SqlTables } from "../_sql/dialect.ts";
+import { GUARD_MARKER, parseGuard, positionCounterTable, type ErrorKind, type SqlDialect, type SqlTables } from "../_sql/dialect.ts";
 import type { DeleteRequest, ListRequest, StateKey, WriteRequest } from "../../src/storage/types.ts";
 import type { NewEvent } from "../../src/events/types.ts";
 import { assertKeyWithinLimit, encodeKey, encodeKeyPrefix } from "../../src/storage/keys.ts";
@@ -143,38 +143,82 @@ CREATE INDEX ${quote(`${tables.state}_expires`)} ON ${state} (expires_at) WHERE 
   ];
 }
 
+/**
+ * Each statement is its own batch: SQL Server compiles a whole batch before running it, and a
+ * batch that names a column added earlier in the same batch fails to compile.
+ */
 function eventSchema(tables: SqlTables): SqlStatement[] {
   const schemaStep = tables.schema === undefined
     ? []
     : [{ text: `IF SCHEMA_ID(N'${tables.schema}') IS NULL EXEC(N'CREATE SCHEMA ${quote(tables.schema)}');`, params: [] }];
+  const events = table(tables, tables.events);
+  const eventsName = objectName(tables, tables.events);
+  const counterTable = positionCounterTable(tables);
+  const counter = table(tables, counterTable);
+  const statement = (text: string) => ({ text, params: [] });
   return [
-    { text: lockSchema(), params: [] },
+    statement(lockSchema()),
     ...schemaStep,
-    {
-      text: `IF OBJECT_ID(${objectName(tables, tables.events)}, N'U') IS NULL
-CREATE TABLE ${table(tables, tables.events)} (
+    statement(`IF OBJECT_ID(${eventsName}, N'U') IS NULL
+CREATE TABLE ${events} (
   stream_key varbinary(850) NOT NULL,
   [version] bigint NOT NULL,
   stream nvarchar(max) NOT NULL,
   [type] nvarchar(400) NOT NULL,
   [data] varbinary(max) NOT NULL,
   created_at datetime2(3) NOT NULL CONSTRAINT ${quote(`${tables.events}_created`)} DEFAULT SYSUTCDATETIME(),
+  metadata varbinary(max) NULL,
+  [position] bigint NULL,
   CONSTRAINT ${quote(`${tables.events}_pk`)} PRIMARY KEY CLUSTERED (stream_key, [version])
-);`,
-      params: [],
-    },
-    {
-      text: `IF OBJECT_ID(${objectName(tables, tables.snapshots)}, N'U') IS NULL
+);`),
+    // Format 0.1 tables had neither column: they are added in place, existing rows kept.
+    statement(`IF COL_LENGTH(${eventsName}, 'metadata') IS NULL ALTER TABLE ${events} ADD metadata varbinary(max) NULL;`),
+    statement(`IF COL_LENGTH(${eventsName}, 'position') IS NULL ALTER TABLE ${events} ADD [position] bigint NULL;`),
+    // Filtered: a unique index of SQL Server counts NULLs as equal to each other.
+    statement(`IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'${tables.events}_by_position' AND object_id = OBJECT_ID(${eventsName}))
+CREATE UNIQUE INDEX ${quote(`${tables.events}_by_position`)} ON ${events} ([position]) WHERE [position] IS NOT NULL;`),
+    statement(`IF OBJECT_ID(${objectName(tables, counterTable)}, N'U') IS NULL
+CREATE TABLE ${counter} (
+  id tinyint NOT NULL CONSTRAINT ${quote(`${counterTable}_pk`)} PRIMARY KEY CLUSTERED CONSTRAINT ${quote(`${counterTable}_one`)} CHECK (id = 1),
+  [last] bigint NOT NULL
+);`),
+    statement(`IF NOT EXISTS (SELECT 1 FROM ${counter} WITH (UPDLOCK, HOLDLOCK))
+INSERT INTO ${counter} (id, [last]) SELECT 1, COALESCE(MAX(e.[position]), 0) FROM ${events} AS e;`),
+    statement(backfillPositions(events, counter)),
+    statement(`IF OBJECT_ID(${objectName(tables, tables.snapshots)}, N'U') IS NULL
 CREATE TABLE ${table(tables, tables.snapshots)} (
   stream_key varbinary(900) NOT NULL CONSTRAINT ${quote(`${tables.snapshots}_pk`)} PRIMARY KEY CLUSTERED,
   stream nvarchar(max) NOT NULL,
   [version] bigint NOT NULL,
   [data] varbinary(max) NOT NULL,
   saved_at datetime2(3) NOT NULL CONSTRAINT ${quote(`${tables.snapshots}_saved`)} DEFAULT SYSUTCDATETIME()
-);`,
-      params: [],
-    },
+);`),
   ];
+}
+
+/**
+ * Gives events written without a position (by format 0.1, or by a writer of that version still
+ * running during an upgrade) the next positions, under the counter's lock like an append, so
+ * they land after every position handed out so far. Their order follows each stream's running
+ * maximum of `created_at`, which keeps a stream's version order. Rows that appear between the
+ * count and the numbering are left for the next run.
+ */
+function backfillPositions(events: string, counter: string): string {
+  return `SET NOCOUNT ON; SET XACT_ABORT ON;
+DECLARE @missing bigint = (SELECT COUNT_BIG(*) FROM ${events} WHERE [position] IS NULL), @last bigint;
+IF @missing > 0
+BEGIN
+  DECLARE @numbered TABLE (stream_key varbinary(850) NOT NULL, [version] bigint NOT NULL, ordinal bigint NOT NULL, PRIMARY KEY (stream_key, [version]));
+  UPDATE ${counter} WITH (ROWLOCK) SET @last = [last] = [last] + @missing WHERE id = 1;
+  INSERT INTO @numbered (stream_key, [version], ordinal)
+  SELECT TOP (@missing) u.stream_key, u.[version], ROW_NUMBER() OVER (ORDER BY u.settled, u.stream_key, u.[version])
+  FROM (
+    SELECT e.stream_key, e.[version], MAX(e.created_at) OVER (PARTITION BY e.stream_key ORDER BY e.[version] ROWS UNBOUNDED PRECEDING) AS settled
+    FROM ${events} AS e WHERE e.[position] IS NULL
+  ) AS u
+  ORDER BY u.settled, u.stream_key, u.[version];
+  UPDATE e SET [position] = @last - @missing + n.ordinal FROM ${events} AS e JOIN @numbered AS n ON e.stream_key = n.stream_key AND e.[version] = n.[version];
+END;`;
 }
 
 function readState(tables: SqlTables, key: StateKey): SqlStatement {
@@ -325,13 +369,25 @@ SELECT @@ROWCOUNT;`,
   };
 }
 
+/**
+ * UPDLOCK + HOLDLOCK on the stream's key range makes concurrent appenders to one stream queue
+ * behind each other from the head read to the insert, so versions stay gap-free. The batch's
+ * positions come from the counter row, whose exclusive lock the `UPDATE` holds until the
+ * transaction commits: a later append waits there and takes its positions only after this one
+ * committed, so positions are handed out in commit order. The counter is always the last lock
+ * an append takes, and only once its head matched.
+ */
 function appendEvents(tables: SqlTables, stream: string, events: readonly NewEvent[], expected: number | null, guard?: number): SqlStatement {
   const { bind, params } = binder();
   const eventsTable = table(tables, tables.events);
   const streamKey = bind(streamKeyBytes(stream));
   const streamName = bind(stream);
   const expectedParam = bind(expected);
-  const rows = events.map((event, index) => `(${index + 1}, ${bind(event.type)}, ${bind(event.data)})`).join(", ");
+  // A NULL parameter is bound as nvarchar, which SQL Server will not turn into varbinary by itself.
+  const rows = events
+    .map((event, index) => `(${index + 1}, ${bind(event.type)}, ${bind(event.data)}, CAST(${bind(event.metadata ?? null)} AS varbinary(max)))`)
+    .join(", ");
+  const count = events.length;
   const guardStep = guard === undefined
     ? ""
     : `IF @expected IS NOT NULL AND @head <> @expected
@@ -339,34 +395,51 @@ BEGIN
   DECLARE @guard nvarchar(200) = CONCAT(${bind(`${GUARD_MARKER}:${guard}:`)}, @head);
   THROW 50000, @guard, 1;
 END;`;
-  // UPDLOCK + HOLDLOCK on the stream's key range makes concurrent appenders to one stream
-  // queue behind each other from the head read to the insert, so versions stay gap-free.
   return {
     text: `${HEADER}
 DECLARE @stream_key varbinary(850) = ${streamKey}, @stream nvarchar(max) = ${streamName}, @expected bigint = ${expectedParam};
-DECLARE @head bigint, @inserted bigint = 0;
+DECLARE @head bigint, @inserted bigint = 0, @last bigint;
 BEGIN TRANSACTION;
 SELECT @head = COALESCE(MAX(e.[version]), 0) FROM ${eventsTable} AS e WITH (UPDLOCK, HOLDLOCK) WHERE e.stream_key = @stream_key;
 ${guardStep}
 IF @expected IS NULL OR @head = @expected
 BEGIN
-  INSERT INTO ${eventsTable} (stream_key, [version], stream, [type], [data])
-  SELECT @stream_key, @head + batch.[position], @stream, batch.[type], batch.[data]
-  FROM (VALUES ${rows}) AS batch ([position], [type], [data]);
+  UPDATE ${table(tables, positionCounterTable(tables))} WITH (ROWLOCK) SET @last = [last] = [last] + ${count} WHERE id = 1;
+  INSERT INTO ${eventsTable} (stream_key, [version], stream, [type], [data], metadata, [position])
+  SELECT @stream_key, @head + batch.ordinal, @stream, batch.[type], batch.[data], batch.metadata, @last - ${count} + batch.ordinal
+  FROM (VALUES ${rows}) AS batch (ordinal, [type], [data], metadata);
   SET @inserted = @@ROWCOUNT;
 END;
 COMMIT TRANSACTION;
-SELECT @head, @inserted;`,
+SELECT @head, @inserted, CASE WHEN @inserted > 0 THEN CAST(@last AS varchar(20)) END;`,
     params,
   };
 }
 
+/** The columns of an event read, after the stream: see `SqlDialect.readEvents`. */
+const EVENT_COLUMNS = `e.[version], e.[type], e.[data], e.metadata, ${EPOCH_MS("e.created_at")}, CAST(e.[position] AS varchar(20))`;
+
 function readEvents(tables: SqlTables, stream: string, fromVersion: number, limit: number): SqlStatement {
   return {
     text: `${HEADER}
-SELECT TOP (@p3) e.[version], e.[type], e.[data] FROM ${table(tables, tables.events)} AS e
+SELECT TOP (@p3) ${EVENT_COLUMNS} FROM ${table(tables, tables.events)} AS e
 WHERE e.stream_key = CAST(@p1 AS varbinary(850)) AND e.[version] >= @p2 ORDER BY e.[version];`,
     params: [streamKeyBytes(stream), fromVersion, limit],
+  };
+}
+
+/**
+ * A page of the global order. Positions are handed out in commit order (see `appendEvents`):
+ * whether the database reads committed rows by locking or by row versions, everything at or
+ * below the last position returned has committed. `IS NOT NULL` lets the filtered index serve
+ * a parameterised range.
+ */
+function readAllEvents(tables: SqlTables, after: bigint, limit: number): SqlStatement {
+  return {
+    text: `${HEADER}
+SELECT TOP (@p2) e.stream, ${EVENT_COLUMNS} FROM ${table(tables, tables.events)} AS e
+WHERE e.[position] IS NOT NULL AND e.[position] > CAST(@p1 AS bigint) ORDER BY e.[position];`,
+    params: [after.toString(), limit],
   };
 }
 
@@ -432,6 +505,7 @@ export const mssqlDialect: SqlDialect = {
   purgeExpired,
   appendEvents,
   readEvents,
+  readAllEvents,
   streamVersion,
   saveSnapshot,
   loadSnapshot,
