@@ -39,6 +39,8 @@ export {
   InvalidInputError,
   InvalidKeyError,
   isQuarkError,
+  LeaseHeldError,
+  LeaseLostError,
   QuarkError,
   type QuarkErrorCode,
   SerializationError,
@@ -108,6 +110,8 @@ export {
   type ActorSystemOptions,
   type AsyncDisposableWhereTyped,
 } from "./src/actors/actor_system.ts";
+export { createLeaseClient, type Lease, type LeaseClient, type LeaseClientOptions } from "./src/lease/lease_client.ts";
+export type { ActorLeaseOptions } from "./src/lease/lease_guard.ts";
 export { createInspector, type InspectListRequest, type Inspector, type InspectorOptions } from "./src/inspect/inspector.ts";
 export type { EventStreamDefinition, InspectableDefinition } from "./src/inspect/definitions.ts";
 export type { EventPage, HealthReport, InspectedEvent, InspectedSnapshot, InspectedState, StatePage } from "./src/inspect/types.ts";

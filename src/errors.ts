@@ -37,7 +37,9 @@ export type QuarkErrorCode =
   | "SERIALIZATION"
   | "DECODE_LIMIT"
   | "TURN_PARTIALLY_COMMITTED"
-  | "UNCOMMITTED_EVENTS";
+  | "UNCOMMITTED_EVENTS"
+  | "LEASE_HELD"
+  | "LEASE_LOST";
 
 const QUARK_ERROR_CODES: ReadonlySet<QuarkErrorCode> = new Set<QuarkErrorCode>([
   "STATE_CONFLICT",
@@ -58,6 +60,8 @@ const QUARK_ERROR_CODES: ReadonlySet<QuarkErrorCode> = new Set<QuarkErrorCode>([
   "DECODE_LIMIT",
   "TURN_PARTIALLY_COMMITTED",
   "UNCOMMITTED_EVENTS",
+  "LEASE_HELD",
+  "LEASE_LOST",
 ]);
 
 /**
@@ -700,5 +704,81 @@ export class UncommittedEventsError extends QuarkError {
     super("UNCOMMITTED_EVENTS", `A command of ${JSON.stringify(actorType)}/${JSON.stringify(actorId)} returned with ${count} raised but uncommitted event(s); they were discarded: call commit() before returning`);
     this.name = "UncommittedEventsError";
     this.count = count;
+  }
+}
+
+/**
+ * Another holder has the lease of an actor, so this one may not activate it now. Nothing was
+ * written; try again after `expiresAt`, or route the call to `holder`.
+ *
+ * @example Naming who holds the lease
+ * ```ts
+ * import { isQuarkError, LeaseHeldError } from "@quark/persistence";
+ * const error: unknown = new LeaseHeldError("account", "alice", "web-2", Date.now() + 10_000);
+ * if (!isQuarkError(error, "LEASE_HELD") || !(error instanceof LeaseHeldError) || error.holder !== "web-2") throw new Error("holder lost");
+ * ```
+ */
+export class LeaseHeldError extends QuarkError {
+  /** The actor's type. */
+  readonly actorType: string;
+  /** The actor's id. */
+  readonly actorId: string;
+  /** The holder that has the lease. */
+  readonly holder: string;
+  /** When its lease expires, in epoch milliseconds on the holder's clock. */
+  readonly expiresAt: number;
+
+  /**
+   * Creates a `LeaseHeldError`.
+   *
+   * @param actorType The actor's type.
+   * @param actorId The actor's id.
+   * @param holder The holder that has the lease.
+   * @param expiresAt When its lease expires, in epoch milliseconds.
+   */
+  constructor(actorType: string, actorId: string, holder: string, expiresAt: number) {
+    super("LEASE_HELD", `The lease of actor ${JSON.stringify(actorType)}/${JSON.stringify(actorId)} is held by ${JSON.stringify(holder)} until ${new Date(expiresAt).toISOString()}`);
+    this.name = "LeaseHeldError";
+    this.actorType = actorType;
+    this.actorId = actorId;
+    this.holder = holder;
+    this.expiresAt = expiresAt;
+  }
+}
+
+/**
+ * A lease was renewed or released after it was lost: it expired and another holder took it
+ * over (or it was gone). Whatever the old holder still writes is fenced by the etags.
+ *
+ * @example Who took the lease over
+ * ```ts
+ * import { isQuarkError, LeaseLostError } from "@quark/persistence";
+ * const error: unknown = new LeaseLostError("account", "alice", "web-2");
+ * if (!isQuarkError(error, "LEASE_LOST") || !(error instanceof LeaseLostError) || error.newHolder !== "web-2") throw new Error("new holder lost");
+ * ```
+ */
+export class LeaseLostError extends QuarkError {
+  /** The actor's type. */
+  readonly actorType: string;
+  /** The actor's id. */
+  readonly actorId: string;
+  /** The holder that has the lease now, where known. */
+  readonly newHolder: string | undefined;
+
+  /**
+   * Creates a `LeaseLostError`.
+   *
+   * @param actorType The actor's type.
+   * @param actorId The actor's id.
+   * @param newHolder The holder that has the lease now, where known.
+   * @param options The underlying cause, if any.
+   */
+  constructor(actorType: string, actorId: string, newHolder: string | undefined, options?: { cause?: unknown }) {
+    const now = newHolder === undefined ? "" : `; ${JSON.stringify(newHolder)} holds it now`;
+    super("LEASE_LOST", `The lease of actor ${JSON.stringify(actorType)}/${JSON.stringify(actorId)} was lost${now}`, options);
+    this.name = "LeaseLostError";
+    this.actorType = actorType;
+    this.actorId = actorId;
+    this.newHolder = newHolder;
   }
 }

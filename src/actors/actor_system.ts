@@ -14,6 +14,7 @@ import { assertValidKeyPart } from "../storage/keys.ts";
 import { ActivationError, ActorSystemShutDownError, ConfigurationError } from "../errors.ts";
 import { errorCodeOf, notify, now, type QuarkObserver } from "../observe/observer.ts";
 import { observeEventStore, observeStorage } from "../observe/observe_storage.ts";
+import { createLeaseGuard, type ActorLeaseOptions } from "../lease/lease_guard.ts";
 
 /**
  * Options for {@linkcode createActorSystem}.
@@ -52,6 +53,12 @@ export interface ActorSystemOptions {
    * lost reply and snapshot. An observer that throws is ignored.
    */
   readonly observer?: QuarkObserver | undefined;
+  /**
+   * Holds a lease on every actor this system activates, so that each actor id is active in
+   * one system at a time (see `docs/deployment.md`). The etag checks keep the data correct
+   * either way; the lease saves the conflicts.
+   */
+  readonly lease?: ActorLeaseOptions | undefined;
 }
 
 /**
@@ -250,6 +257,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   const { observer } = options;
   const providers = observedProviders(resolveProviders(options.storage), observer);
   const eventStore = options.eventStore && observer ? observeEventStore(options.eventStore, observer) : options.eventStore;
+  const leases = options.lease && createLeaseGuard(options.lease, options.lease.storage ?? providers.get("default"));
   const codec: Codec = options.codec && "decode" in options.codec ? options.codec : createCodec(options.codec ?? {});
   const activations = new Map<string, Activation>();
   const definitionsByType = new Map<string, AnyActorDefinition>();
@@ -314,6 +322,9 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
 
   async function activate(activation: Activation): Promise<void> {
     const { definition, actorId } = activation;
+    // Before the try, so a lease held elsewhere fails the call with LeaseHeldError itself.
+    // A lease lost later makes the next turn activate afresh, which acquires it again.
+    await leases?.hold(definition.actorType, actorId, () => (activation.activated = false));
     const begin = now();
     try {
       const eager = Object.entries(definition.states).map(([property, state]) => state.lazy ? undefined : activation.cells.get(property)!.load());
@@ -323,6 +334,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
       notify(observer, "actor", { kind: "activation", actorType: definition.actorType, actorId, durationMs: now() - begin, outcome: "ok" });
     } catch (cause) {
       notify(observer, "actor", { kind: "activation", actorType: definition.actorType, actorId, durationMs: now() - begin, outcome: "error", errorCode: errorCodeOf(cause) });
+      await leases?.release(definition.actorType, actorId);
       throw new ActivationError(definition.actorType, actorId, cause);
     }
   }
@@ -389,6 +401,8 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
         }
       } finally {
         activation.activated = false;
+        // Released while still registered, so the next activation here waits for it.
+        await leases?.release(activation.definition.actorType, activation.actorId);
         if (activations.get(activation.key) === activation) activations.delete(activation.key);
       }
     })();

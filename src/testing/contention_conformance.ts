@@ -93,7 +93,7 @@ class History {
 }
 
 /** A small seeded generator (mulberry32), so a failing schedule can be replayed. */
-function generator(seed: number): () => number {
+export function generator(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -16,5 +16,6 @@ export { runStorageConformance, HOSTILE_IDS, type StorageConformanceOptions } fr
 export { runEventStoreConformance, type EventStoreConformanceOptions } from "./event_store_conformance.ts";
 export { EDGE_HOSTILE_IDS } from "./edge_conformance.ts";
 export { runContentionConformance, type ContentionConformanceOptions } from "./contention_conformance.ts";
+export { runLeaseConformance, type LeaseConformanceOptions } from "./lease_conformance.ts";
 export { type TestRegistrar } from "./registrar.ts";
 export { ConformanceFailure } from "./assert.ts";
