@@ -9,7 +9,7 @@ import {
   type CassandraStorageOptions,
 } from "../../adapters/cassandra/mod.ts";
 import { toQuarkError } from "../../adapters/cassandra/_driver.ts";
-import { HOSTILE_IDS, runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { HOSTILE_IDS, runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { isQuarkError } from "../../src/errors.ts";
 
 const contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
@@ -64,6 +64,13 @@ if (contactPoints === undefined) {
     raceRetry: { maxAttempts: 5000, baseDelayMs: 2, maxDelayMs: 100 },
   });
   runContentionConformance(test, {
+    name: "cassandra",
+    open: async () => {
+      await ensureSchema();
+      return cassandraStorage(storageOptions());
+    },
+  });
+  runLeaseConformance(test, {
     name: "cassandra",
     open: async () => {
       await ensureSchema();

@@ -10,7 +10,7 @@ import {
   CreateTableCommand,
 } from "@aws-sdk/client-dynamodb";
 import { dynamoDbEventStore, dynamoDbStorage } from "../../adapters/dynamodb/mod.ts";
-import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { isQuarkError } from "../../src/errors.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
@@ -55,6 +55,13 @@ if (!endpoint) {
     raceRetry: { maxAttempts: 5000, baseDelayMs: 10, maxDelayMs: 3000 },
   });
   runContentionConformance(test, {
+    name: "dynamodb",
+    open: async () => {
+      await tablesReady;
+      return dynamoDbStorage({ clientConfig, tableName: stateTable });
+    },
+  });
+  runLeaseConformance(test, {
     name: "dynamodb",
     open: async () => {
       await tablesReady;

@@ -4,7 +4,7 @@ import { type Db, MongoClient } from "mongodb";
 import { mongoDbEventStore, mongoDbStorage } from "../../adapters/mongodb/mod.ts";
 import { loadDriver } from "../../adapters/mongodb/_connection.ts";
 import { encodeKey } from "../../src/storage/keys.ts";
-import { HOSTILE_IDS, runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { HOSTILE_IDS, runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 
 const url = process.env.MONGODB_URL;
 const database = "quark_test";
@@ -27,6 +27,7 @@ if (url === undefined) {
   });
   runEventStoreConformance(test, { name: "mongodb", open: () => mongoDbEventStore({ url: serverUrl, database }) });
   runContentionConformance(test, { name: "mongodb", open: () => mongoDbStorage({ url: serverUrl, database }) });
+  runLeaseConformance(test, { name: "mongodb", open: () => mongoDbStorage({ url: serverUrl, database }) });
 
   const uid = () => crypto.randomUUID().slice(0, 8);
   const bytes = (...values: number[]) => Uint8Array.from(values);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { pgliteEventStore, pgliteStorage, type PGliteClient } from "../../adapters/pglite/mod.ts";
-import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { isQuarkError } from "../../src/errors.ts";
 import { registerSqlAdapterCases, registerSqlUnitCases } from "./_sql_cases.ts";
 
@@ -21,6 +21,7 @@ await pgliteEventStore({ client: database as unknown as PGliteClient }).ensureSc
 runStorageConformance(test, { name: "pglite", open: () => pgliteStorage({ client: database as unknown as PGliteClient }) });
 runEventStoreConformance(test, { name: "pglite", open: () => pgliteEventStore({ client: database as unknown as PGliteClient }) });
 runContentionConformance(test, { name: "pglite", open: () => pgliteStorage({ client: database as unknown as PGliteClient }) });
+runLeaseConformance(test, { name: "pglite", open: () => pgliteStorage({ client: database as unknown as PGliteClient }) });
 
 registerSqlUnitCases(test);
 

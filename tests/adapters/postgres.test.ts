@@ -3,7 +3,7 @@ import process from "node:process";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { postgresEventStore, postgresStorage, type PostgresJsClient } from "../../adapters/postgres/mod.ts";
-import { runContentionConformance, runEventStoreConformance, runStorageConformance, type TestRegistrar } from "../../src/testing/mod.ts";
+import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance, type TestRegistrar } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
 
 const url = process.env.POSTGRES_URL;
@@ -22,6 +22,7 @@ if (url === undefined) {
   await postgresEventStore({ client }).ensureSchema();
 
   runStorageConformance(test, { name: "postgres", open: () => postgresStorage({ client }) });
+  runLeaseConformance(test, { name: "postgres", open: () => postgresStorage({ client }) });
   runEventStoreConformance(test, { name: "postgres", open: () => postgresEventStore({ client }) });
 
   registerSqlAdapterCases(test, {

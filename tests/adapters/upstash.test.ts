@@ -4,7 +4,7 @@ import process from "node:process";
 import { Redis } from "@upstash/redis";
 import { upstashEventStore, upstashStorage } from "../../adapters/upstash/mod.ts";
 import { loadSdk } from "../../adapters/upstash/_client.ts";
-import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { isQuarkError } from "../../src/errors.ts";
 
 const url = process.env.UPSTASH_REDIS_REST_URL;
@@ -110,6 +110,7 @@ if (!url || !token) {
   runStorageConformance(test, { name: "upstash", open: () => upstashStorage(connection), raceRetry });
   runEventStoreConformance(test, { name: "upstash", open: () => upstashEventStore(connection) });
   runContentionConformance(test, { name: "upstash", open: () => upstashStorage(connection) });
+  runLeaseConformance(test, { name: "upstash", open: () => upstashStorage(connection) });
 
   test("upstash: a conditional write is one HTTP round trip", async () => {
     const storage = upstashStorage(connection);
