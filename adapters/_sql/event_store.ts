@@ -106,10 +106,11 @@ export function sqlEventStore(config: SqlEventStoreConfig): SqlEventStore {
 
   const { ready, ensureSchema, close } = executorLifecycle(name, config.executor, () => dialect.eventSchema(tables), config.autoCreateSchema, fail);
 
-  // Each statement binds two parameters per event, so long batches are split into chunks that
-  // run in one transaction; every chunk is guarded so that a mismatch rolls the whole back.
+  // Each statement binds three parameters per event (type, data, metadata), so long batches are
+  // split into chunks that run in one transaction; every chunk is guarded so that a mismatch
+  // rolls the whole back.
   function chunks(events: readonly NewEvent[]): NewEvent[][] {
-    const size = Math.max(1, Math.min(5_000, Math.floor((dialect.maxParameters - 8) / 2)));
+    const size = Math.max(1, Math.min(5_000, Math.floor((dialect.maxParameters - 8) / 3)));
     const out: NewEvent[][] = [];
     for (let start = 0; start < events.length; start += size) out.push(events.slice(start, start + size));
     return out;

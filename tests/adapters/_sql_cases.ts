@@ -78,7 +78,7 @@ export function registerSqlAdapterCases(test: TestRegistrar, cases: SqlAdapterCa
     } finally {
       await storage.close();
       await events.close();
-      for (const table of [stateTable, eventsTable, snapshotsTable, `Auto_${suffix}`]) await dropTable(table);
+      for (const table of [stateTable, eventsTable, `${eventsTable}_position`, snapshotsTable, `Auto_${suffix}`]) await dropTable(table);
     }
   });
 

@@ -8,6 +8,7 @@ import { isQuarkError } from "../../src/errors.ts";
 import { mssqlEventStore, mssqlStorage, type MssqlPool } from "../../adapters/mssql/mod.ts";
 import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
+import { registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
 
 // No SQL Server can run on the machine this project is built on, so these run only where
 // MSSQL_URL points at one (docker/mssql/compose.yaml, .github/workflows/mssql.yml).
@@ -26,6 +27,14 @@ if (url === undefined) {
   await mssqlStorage({ pool: shared }).ensureSchema();
   await mssqlEventStore({ pool: shared }).ensureSchema();
 
+  const raw = async (text: string, params?: readonly unknown[]) => {
+    const request = pool.request();
+    request.arrayRowMode = true;
+    (params ?? []).forEach((value: unknown, index: number) => request.input(`p${index + 1}`, value));
+    const result = await request.query(text);
+    return (result.recordset ?? []) as unknown as unknown[][];
+  };
+
   runStorageConformance(test, { name: "mssql", open: () => mssqlStorage({ pool: shared }) });
   runContentionConformance(test, { name: "mssql", open: () => mssqlStorage({ pool: shared }) });
   runEventStoreConformance(test, { name: "mssql", open: () => mssqlEventStore({ pool: shared }) });
@@ -35,13 +44,7 @@ if (url === undefined) {
     dialect: "mssql",
     storage: (options) => mssqlStorage({ pool: shared, ...options }),
     eventStore: (options) => mssqlEventStore({ pool: shared, ...options }),
-    raw: async (text, params) => {
-      const request = pool.request();
-      request.arrayRowMode = true;
-      (params ?? []).forEach((value: unknown, index: number) => request.input(`p${index + 1}`, value));
-      const result = await request.query(text);
-      return (result.recordset ?? []) as unknown as unknown[][];
-    },
+    raw,
     countingStorage: () => {
       let statements = 0;
       const counted: MssqlPool = {
@@ -54,6 +57,13 @@ if (url === undefined) {
       return { storage: mssqlStorage({ pool: counted }), statements: () => statements };
     },
     deadStorage: () => mssqlStorage({ url: "Server=127.0.0.1,1;Database=quark;User Id=sa;Password=x;Encrypt=false;Connect Timeout=3" }),
+  });
+
+  registerSqlGlobalOrderCases(test, {
+    name: "mssql",
+    dialect: "mssql",
+    eventStore: (options) => mssqlEventStore({ pool: shared, ...options }),
+    raw,
   });
 
   test("mssql: the shared pool closes after the cases", async () => {

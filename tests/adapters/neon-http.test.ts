@@ -2,8 +2,10 @@ import { test } from "node:test";
 import process from "node:process";
 import { neon } from "@neondatabase/serverless";
 import { neonEventStore, neonStorage, type NeonDriverConfig, type NeonOptions } from "../../adapters/neon/mod.ts";
+import type { SqlTableOptions } from "../../adapters/_sql/dialect.ts";
 import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
+import { registerGapCases, registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
 
 const endpoint = process.env.NEON_HTTP_ENDPOINT;
 const url = process.env.NEON_URL;
@@ -32,15 +34,21 @@ if (endpoint === undefined || url === undefined) {
   runContentionConformance(test, { name: "neon-http", open: () => neonStorage(connection) });
 
   const sql = neon(url);
+  const raw = async (text: string, params?: readonly unknown[]) => (await sql.query(text, (params ?? []) as unknown[], { arrayMode: true })) as unknown[][];
   registerSqlAdapterCases(test, {
     name: "neon",
     storage: (options) => neonStorage({ ...connection, ...options }),
     eventStore: (options) => neonEventStore({ ...connection, ...options }),
-    raw: async (text, params) => (await sql.query(text, (params ?? []) as unknown[], { arrayMode: true })) as unknown[][],
+    raw,
     // Every HTTP query is one fetch, so the fetch count is the round-trip count.
     countingStorage: () => ({ storage: neonStorage(connection), statements: () => fetches }),
     deadStorage: () => neonStorage({ ...connection, url: "postgres://quark:quark@db.invalid:5432/quark" }),
     // Port 1 is one fetch itself refuses ("bad port" in Node, "blocked" in Deno): that is the root cause.
     deadMessage: /^(?=.*endpoint db\.invalid:5432)(?=.*(bad port|blocked|ECONNREFUSED))/s,
   });
+
+  const globalOrder = { name: "neon-http", eventStore: (options: SqlTableOptions) => neonEventStore({ ...connection, ...options }), raw };
+  registerSqlGlobalOrderCases(test, globalOrder);
+  // The slow transaction is held open by postgres.js on the same server: HTTP cannot hold one.
+  registerGapCases(test, { ...globalOrder, serverUrl: url });
 }

@@ -3,8 +3,10 @@ import process from "node:process";
 import { Pool } from "@neondatabase/serverless";
 import ws from "ws";
 import { neonEventStore, neonStorage, type NeonDriverConfig, type NeonOptions, type NeonPoolClient } from "../../adapters/neon/mod.ts";
+import type { SqlTableOptions } from "../../adapters/_sql/dialect.ts";
 import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
+import { registerGapCases, registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
 
 const proxy = process.env.NEON_WS_PROXY;
 const url = process.env.NEON_URL ?? process.env.POSTGRES_URL;
@@ -34,18 +36,23 @@ if (proxy === undefined || url === undefined) {
   runEventStoreConformance(test, { name: "neon-ws", open: () => neonEventStore(connection) });
   runContentionConformance(test, { name: "neon-ws", open: () => neonStorage(connection) });
 
+  const raw = async (text: string, params?: readonly unknown[]) => {
+    const pool = new Pool({ connectionString: url, max: 1 });
+    try {
+      return (await pool.query({ text, values: (params ?? []) as unknown[], rowMode: "array" })).rows as unknown[][];
+    } finally {
+      await pool.end();
+    }
+  };
+  const globalOrder = { name: "neon-ws", eventStore: (options: SqlTableOptions) => neonEventStore({ ...connection, ...options }), raw };
+  registerSqlGlobalOrderCases(test, globalOrder);
+  registerGapCases(test, { ...globalOrder, serverUrl: url });
+
   registerSqlAdapterCases(test, {
     name: "neon",
     storage: (options) => neonStorage({ ...connection, ...options }),
     eventStore: (options) => neonEventStore({ ...connection, ...options }),
-    raw: async (text, params) => {
-      const pool = new Pool({ connectionString: url, max: 1 });
-      try {
-        return (await pool.query({ text, values: (params ?? []) as unknown[], rowMode: "array" })).rows as unknown[][];
-      } finally {
-        await pool.end();
-      }
-    },
+    raw,
     countingStorage: () => {
       let statements = 0;
       const pool = new Pool({ connectionString: url, max: 1, idleTimeoutMillis: 1000 });

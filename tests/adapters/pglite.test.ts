@@ -10,6 +10,7 @@ import { pgliteEventStore, pgliteStorage, type PGliteClient } from "../../adapte
 import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { isQuarkError } from "../../src/errors.ts";
 import { registerSqlAdapterCases, registerSqlUnitCases } from "./_sql_cases.ts";
+import { registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
 
 // One in-memory database for the whole file, as an app would hold one; each case uses its
 // own actor types and streams.
@@ -47,6 +48,12 @@ registerSqlAdapterCases(test, {
     await closed.close();
     return pgliteStorage({ client: closed as unknown as PGliteClient });
   },
+});
+
+registerSqlGlobalOrderCases(test, {
+  name: "pglite",
+  eventStore: (options) => pgliteEventStore({ client: database as unknown as PGliteClient, ...options }),
+  raw: async (text, params) => (await database.query(text, params as unknown[], { rowMode: "array" })).rows as unknown[][],
 });
 
 test("pglite: a dataDir keeps state and events across restarts, shared by storage and event store", async () => {

@@ -3,8 +3,10 @@ import process from "node:process";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { postgresEventStore, postgresStorage, type PostgresJsClient } from "../../adapters/postgres/mod.ts";
+import type { SqlTableOptions } from "../../adapters/_sql/dialect.ts";
 import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance, type TestRegistrar } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
+import { registerGapCases, registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
 
 const url = process.env.POSTGRES_URL;
 
@@ -39,6 +41,14 @@ if (url === undefined) {
     deadStorage: () => postgresStorage({ url: "postgres://quark:quark@127.0.0.1:1/quark", driverOptions: { connect_timeout: 2, max: 1 } }),
     deadMessage: /ECONNREFUSED.*endpoint 127\.0\.0\.1:1\b|endpoint 127\.0\.0\.1:1\b.*ECONNREFUSED/,
   });
+
+  const globalOrder = {
+    name: "postgres",
+    eventStore: (options: SqlTableOptions & { autoCreateSchema?: boolean }) => postgresEventStore({ client, ...options }),
+    raw: (text: string, params?: readonly unknown[]) => sql.unsafe(text, (params ?? []) as never[]).values() as Promise<unknown[][]>,
+  };
+  registerSqlGlobalOrderCases(test, globalOrder);
+  registerGapCases(test, { ...globalOrder, serverUrl });
 
   // The server counts every deadlock it breaks. A backend reports its counts when it exits,
   // so each contention case runs on a pool of its own that its storage closes at the end.
