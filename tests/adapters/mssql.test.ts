@@ -7,6 +7,7 @@ import { encodeKey } from "../../src/storage/keys.ts";
 import { isQuarkError } from "../../src/errors.ts";
 import { mssqlEventStore, mssqlStorage, type MssqlPool } from "../../adapters/mssql/mod.ts";
 import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { sqlEventStore } from "../../adapters/_sql/event_store.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
 import { registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
 
@@ -129,4 +130,43 @@ test("mssql unit: deadlock victims are contention, refused input is InvalidInput
   assert.equal(kind(18456), "configuration");
   assert.equal(kind(208), "missing-schema");
   assert.equal(mssqlDialect.classify(Object.assign(new Error("x"), { code: "ESOCKET" })).kind, "unavailable");
+});
+
+test("mssql unit: an append takes its positions from the counter last, under a lock held to commit; long batches fit 2,100 parameters", async () => {
+  const tables = resolveTables({}, 100);
+  const { text, params } = mssqlDialect.appendEvents(tables, "s", [{ type: "A", data: new Uint8Array([1]) }, { type: "B", data: new Uint8Array([2]), metadata: new Uint8Array([3]) }], 4);
+  // The counter is the last lock an append takes, only once its head matched, inside the
+  // transaction that commits the events: a later append takes its positions after this commit.
+  const head = text.indexOf("WITH (UPDLOCK, HOLDLOCK)");
+  const counter = text.indexOf("UPDATE [dbo].[quark_events_position] WITH (ROWLOCK) SET @last = [last] = [last] + 2 WHERE id = 1;");
+  const commit = text.indexOf("COMMIT TRANSACTION;");
+  assert.ok(head > 0 && counter > head && commit > counter, text);
+  assert.match(text, /IF @expected IS NULL OR @head = @expected\s+BEGIN\s+UPDATE \[dbo\]\.\[quark_events_position\]/);
+  assert.match(text, /@last - 2 \+ batch\.ordinal/);
+  assert.match(text, /\(1, @p4, @p5, CAST\(@p6 AS varbinary\(max\)\)\), \(2, @p7, @p8, CAST\(@p9 AS varbinary\(max\)\)\)/, "metadata, bound as nvarchar when NULL, is cast to varbinary");
+  assert.deepEqual(params.slice(-2), [new Uint8Array([2]), new Uint8Array([3])]);
+  assert.equal(params[5], null, "the first event has no metadata");
+
+  // A batch longer than one request binds goes as chunks in one transaction, each within the limit.
+  const sent: { text: string; params: readonly unknown[] }[][] = [];
+  const store = sqlEventStore({
+    name: "mssql",
+    dialect: mssqlDialect,
+    tables,
+    executor: async () => ({
+      query: () => Promise.reject(new Error("a long batch must not go as one request")),
+      batch: async (statements) => {
+        sent.push([...statements]);
+        return statements.map((_, index) => [[0, 697, String((index + 1) * 697)]]);
+      },
+      close: async () => {},
+    }),
+    autoCreateSchema: false,
+  });
+  const events = Array.from({ length: 1_394 }, () => ({ type: "E", data: new Uint8Array([1]), metadata: new Uint8Array([2]) }));
+  const result = await store.append("long", events, "no_stream");
+  assert.equal(sent.length, 1, "one transaction");
+  assert.equal(sent[0]!.length, 2);
+  for (const statement of sent[0]!) assert.ok(statement.params.length <= 2_100, `${statement.params.length} parameters`);
+  assert.equal(result.lastPosition, 1_394n, "the last chunk's last position");
 });
