@@ -25,3 +25,5 @@
 export type { DurableObjectSql, DurableObjectSqlStorage, SqlValue } from "./_sql.ts";
 export { durableObjectStorage, type DurableObjectStateStorage, type DurableObjectStorageOptions } from "./_storage.ts";
 export { durableObjectEventStore, type DurableObjectEventStoreOptions } from "./_event_store.ts";
+export { actorHost, type ActorHostClass, type ActorHostObject, type ActorHostOptions, type DurableObjectStateLike } from "./_host.ts";
+export { actorClient, type ActorClient, type DurableObjectNamespaceLike } from "./_client.ts";

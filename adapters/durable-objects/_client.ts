@@ -1,0 +1,93 @@
+// The Worker's side of the actor host: a typed reference per actor id whose methods post one
+// call each to the object named after that id.
+import type { ActorDefinition, Handler, StateDefinitions } from "../../src/actors/define_actor.ts";
+import type { ActorRef } from "../../src/actors/actor_system.ts";
+import { assertValidKeyPart } from "../../src/storage/keys.ts";
+import { CALL_URL, decodeReply, encodeCall, reviveError } from "./_wire.ts";
+
+/**
+ * A Durable Object namespace binding (`env.ACCOUNTS`), declared structurally: the binding
+ * workerd passes fits.
+ *
+ * @example A stand-in with the binding's shape
+ * ```ts
+ * import type { DurableObjectNamespaceLike } from "@quark/persistence/durable-objects";
+ * const namespace: DurableObjectNamespaceLike = {
+ *   idFromName: (name) => name,
+ *   get: (_id) => ({ fetch: async () => new Response("") }),
+ * };
+ * ```
+ */
+export interface DurableObjectNamespaceLike {
+  /** The id of the object named `name`: the same name always gives the same object. */
+  idFromName(name: string): unknown;
+  /** A stub that sends requests to the object with that id. */
+  get(id: unknown): { fetch(input: string, init: RequestInit): Promise<Response> };
+}
+
+/**
+ * Typed references to the actors of one definition hosted by an {@linkcode actorHost} class.
+ *
+ * @example Passing the client around
+ * ```ts ignore
+ * import type { ActorClient } from "@quark/persistence/durable-objects";
+ * async function payday(accounts: ActorClient<typeof Account.handlers>, ids: string[]): Promise<void> {
+ *   await Promise.all(ids.map((id) => accounts.get(id).deposit(100)));
+ * }
+ * ```
+ */
+export interface ActorClient<Handlers> {
+  /**
+   * The actor with this id, in the object named after it. Its methods have the types of
+   * `system.actor(Definition, actorId)`; each call is one request to the object.
+   * @throws {InvalidKeyError} When the id is not well-formed UTF-16 or holds a NUL.
+   */
+  get(actorId: string): ActorRef<Handlers>;
+}
+
+/**
+ * Makes typed references to actors hosted in a Durable Object namespace bound to an
+ * {@linkcode actorHost} class of the same definition. Arguments and results travel in the
+ * library's serializer (`Date`, `Map`, `Set`, `BigInt` and typed arrays included); an error
+ * thrown in the object is thrown here with its name, message, code and fields, so
+ * `isQuarkError(error, "STATE_VALIDATION")` works on the caller's side.
+ *
+ * @param namespace The namespace binding, such as `env.ACCOUNTS`.
+ * @param definition The definition the host class was made from.
+ * @returns A client whose `get(actorId)` returns a typed reference.
+ *
+ * @example Calling an actor from a Worker
+ * ```ts ignore
+ * import { isQuarkError } from "@quark/persistence";
+ * import { actorClient } from "@quark/persistence/durable-objects";
+ * const accounts = actorClient(env.ACCOUNTS, Account);
+ * const cents: number = await accounts.get("alice").deposit(500);
+ * try {
+ *   await accounts.get("alice").withdraw(1_000_000);
+ * } catch (error) {
+ *   if (!isQuarkError(error, "STATE_VALIDATION")) throw error;
+ * }
+ * ```
+ */
+export function actorClient<States extends StateDefinitions, Handlers extends Record<string, Handler<States>>>(
+  namespace: DurableObjectNamespaceLike,
+  definition: ActorDefinition<States, Handlers>,
+): ActorClient<Handlers> {
+  const { actorType } = definition;
+  return {
+    get(actorId) {
+      assertValidKeyPart("actorId", actorId);
+      const ref: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+      for (const handler of Object.keys(definition.handlers)) {
+        ref[handler] = async (...args) => {
+          const body = encodeCall({ actorType, actorId, handler, args });
+          const response = await namespace.get(namespace.idFromName(actorId)).fetch(CALL_URL, { method: "POST", body });
+          const reply = decodeReply(new Uint8Array(await response.arrayBuffer()));
+          if (reply.ok) return reply.value;
+          throw reviveError(reply.error);
+        };
+      }
+      return ref as ActorRef<Handlers>;
+    },
+  };
+}
