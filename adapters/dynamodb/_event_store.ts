@@ -1,6 +1,8 @@
 // The DynamoDB event store. Layout, per stream, in the partition `stream#<name>`:
 //   sk "head"          { version }         the stream's version; every append moves it
-//   sk "e<16 digits>"  { version, type, data, appendId }  one item per event
+//   sk "e<16 digits>"  { version, type, data, metadata?, createdAt, appendId }  one item per event
+// createdAt is epoch ms by the client's clock (corrected by the SDK's skew offset): DynamoDB
+// offers no server clock to a write. Items written by 0.1 have neither metadata nor createdAt.
 //   sk "snapshot"      { version, data }   the latest snapshot
 // An append is one TransactWriteItems: an update of the head conditioned on the expected
 // version, plus a conditional put (attribute_not_exists) of each event. DynamoDB applies it
@@ -23,6 +25,7 @@ import {
   backoff,
   binaryAttribute,
   cancellationReasons,
+  clockOf,
   type Connection,
   connector,
   DRIVER_NAME,
@@ -145,7 +148,7 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
     }
     let total = 0;
     for (const event of events) {
-      const size = event.data.byteLength + utf8.encode(event.type).byteLength;
+      const size = event.data.byteLength + (event.metadata?.byteLength ?? 0) + utf8.encode(event.type).byteLength;
       if (size > MAX_VALUE_BYTES) throw new ValueTooLargeError(DRIVER_NAME, size, MAX_VALUE_BYTES);
       total += size;
     }
@@ -199,6 +202,7 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
     appendId: string,
   ): Promise<AppendOutcome> {
     const next = base + events.length;
+    const createdAt = { N: String(clockOf(client)) };
     const head = {
       Update: {
         TableName: tableName,
@@ -219,6 +223,8 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
           version: { N: String(base + index + 1) },
           type: { S: event.type },
           data: { B: event.data },
+          ...(event.metadata === undefined ? {} : { metadata: { B: event.metadata } }),
+          createdAt,
           appendId: { S: appendId },
         },
         ConditionExpression: "attribute_not_exists(#pk)",
@@ -285,6 +291,8 @@ export function dynamoDbEventStore(options: DynamoDbEventStoreOptions = {}): Dyn
           version: numberAttribute(item, "version", where),
           type: stringAttribute(item, "type", where),
           data: binaryAttribute(item, "data", where),
+          ...(item.metadata === undefined ? {} : { metadata: binaryAttribute(item, "metadata", where) }),
+          ...(item.createdAt === undefined ? {} : { createdAt: new Date(numberAttribute(item, "createdAt", where)) }),
         };
       }
       start = page.LastEvaluatedKey;

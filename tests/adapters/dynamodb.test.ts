@@ -235,6 +235,54 @@ if (!endpoint) {
     await storage.close();
   });
 
+  test("dynamodb: events written in the 0.1 layout still read, without metadata or createdAt", async () => {
+    await tablesReady;
+    const events = dynamoDbEventStore({ clientConfig, tableName: eventTable });
+    const stream = `old-${crypto.randomUUID()}`;
+    // The 0.1 items: a head and an event without metadata or createdAt.
+    await admin.send(new PutItemCommand({ TableName: eventTable, Item: { pk: { S: `stream#${stream}` }, sk: { S: "head" }, version: { N: "1" } } }));
+    await admin.send(new PutItemCommand({
+      TableName: eventTable,
+      Item: {
+        pk: { S: `stream#${stream}` },
+        sk: { S: "e0000000000000001" },
+        version: { N: "1" },
+        type: { S: "Old" },
+        data: { B: new Uint8Array([7]) },
+        appendId: { S: "a" },
+      },
+    }));
+    await events.append(stream, [{ type: "New", data: new Uint8Array([8]), metadata: new Uint8Array([9]) }], 1);
+    const read = [];
+    for await (const event of events.read(stream)) read.push(event);
+    assert.deepEqual({ ...read[0]! }, { stream, version: 1, type: "Old", data: new Uint8Array([7]) });
+    assert.deepEqual(read[1]!.metadata, new Uint8Array([9]));
+    assert.ok(read[1]!.createdAt instanceof Date);
+    await events.close();
+  });
+
+  test("dynamodb: createdAt is the SDK's skew-corrected clock", async () => {
+    await tablesReady;
+    const client = new DynamoDBClient(clientConfig);
+    const events = dynamoDbEventStore({ client, tableName: eventTable });
+    const stream = `clock-${crypto.randomUUID()}`;
+    const realNow = Date.now;
+    try {
+      // This host's clock runs an hour fast; the SDK learns the offset from the server's Date header.
+      Date.now = () => realNow() + 3_600_000;
+      await events.version(stream);
+      await events.append(stream, [{ type: "E", data: new Uint8Array([1]) }], "no_stream");
+      Date.now = realNow;
+      for await (const event of events.read(stream)) {
+        assert.ok(Math.abs(event.createdAt!.getTime() - realNow()) < 600_000, `corrected: ${event.createdAt!.toISOString()}`);
+      }
+    } finally {
+      Date.now = realNow;
+      await events.close();
+      client.destroy();
+    }
+  });
+
   test("dynamodb: table names are validated and a missing table is named", async () => {
     for (const tableName of ["ab", "quark; DROP", "quark state", "a".repeat(256), "täble"]) {
       assert.throws(() => dynamoDbStorage({ clientConfig, tableName }), (error) => isQuarkError(error, "CONFIGURATION"));
