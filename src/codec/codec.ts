@@ -1,4 +1,5 @@
-import { assertDecodable, type DecodeLimits, deserialize, resolveDecodeLimits, serializeToString } from "./serializer.ts";
+import { assertDecodable, type DecodeLimits, decodePayloadText, deserialize, resolveDecodeLimits, serializeToString } from "./serializer.ts";
+import { parsePlainJson, plainJsonNodes } from "./plain_json.ts";
 import { gunzip, gzip } from "./compression.ts";
 import { createKeyring, ENCRYPTION_IV_BYTES, type EncryptionOptions } from "./encryption.ts";
 import { assertValidKeyPart } from "../storage/keys.ts";
@@ -97,10 +98,13 @@ export interface Codec {
   decode(bytes: Uint8Array, binding: string): Promise<DecodedValue>;
 }
 
-// Envelope: magic "Q", format 1, flags, schema version (u32 BE), then either the payload or,
-// when encrypted: key id length (u8), key id, IV, AES-GCM ciphertext of the payload.
+// Envelope: magic "Q", format, flags, schema version (u32 BE), then either the payload or,
+// when encrypted: key id length (u8), key id, IV, AES-GCM ciphertext of the payload. The
+// format names the payload's serializer: 1 devalue (every value written before format 2
+// existed), 2 plain JSON (see plain_json.ts). Both always decode.
 const MAGIC = 0x51;
-const FORMAT = 1;
+const DEVALUE_FORMAT = 1;
+const PLAIN_JSON_FORMAT = 2;
 const COMPRESSED = 1;
 const ENCRYPTED = 2;
 const KNOWN_FLAGS = COMPRESSED | ENCRYPTED;
@@ -122,13 +126,33 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function header(flags: number, schemaVersion: number): Uint8Array {
-  const bytes = new Uint8Array(HEADER_BYTES);
+function writeHeader(bytes: Uint8Array, format: number, flags: number, schemaVersion: number): Uint8Array {
   bytes[0] = MAGIC;
-  bytes[1] = FORMAT;
+  bytes[1] = format;
   bytes[2] = flags;
-  new DataView(bytes.buffer).setUint32(3, schemaVersion);
+  bytes[3] = schemaVersion >>> 24;
+  bytes[4] = (schemaVersion >>> 16) & 0xff;
+  bytes[5] = (schemaVersion >>> 8) & 0xff;
+  bytes[6] = schemaVersion & 0xff;
   return bytes;
+}
+
+function header(format: number, flags: number, schemaVersion: number): Uint8Array {
+  return writeHeader(new Uint8Array(HEADER_BYTES), format, flags, schemaVersion);
+}
+
+// Small payloads are encoded into this buffer behind room for a header, then copied out once:
+// one allocation per value instead of three (payload, header, envelope). Larger ones (a UTF-8
+// string takes at most three bytes per UTF-16 unit) take the general path.
+const scratch = new Uint8Array(64 * 1024);
+const SCRATCH_TEXT_UNITS = Math.floor((scratch.length - HEADER_BYTES) / 3);
+
+/** A serialized value: its format and UTF-8 payload, or the payload already behind a header. */
+interface Serialized {
+  readonly format: number;
+  /** The payload in `scratch` after HEADER_BYTES, valid until the next encode; or its own bytes. */
+  readonly payload: Uint8Array;
+  readonly inScratch: boolean;
 }
 
 /**
@@ -167,17 +191,49 @@ export function createCodec(options: CodecOptions = {}): Codec {
     return concat(prefix, encoder.encode(binding));
   }
 
-  function serializeWithinLimits(value: unknown, binding: string): Uint8Array {
-    const text = serializeToString(value, binding);
-    const payload = encoder.encode(text);
+  function utf8(text: string): { payload: Uint8Array; inScratch: boolean } {
+    if (text.length > SCRATCH_TEXT_UNITS) return { payload: encoder.encode(text), inScratch: false };
+    const { written } = encoder.encodeInto(text, scratch.subarray(HEADER_BYTES));
+    return { payload: scratch.subarray(HEADER_BYTES, HEADER_BYTES + written), inScratch: true };
+  }
+
+  // Refused on write too, so nothing is stored that could not be read back.
+  function withinLimits<T>(binding: string, check: () => T): T {
     try {
-      assertDecodable(text, payload.byteLength, limits);
+      return check();
     } catch (error) {
-      // Refused on write too, so nothing is stored that could not be read back.
       if (error instanceof DecodeLimitError) error.message = error.message.replace("Stored value", `Value for ${JSON.stringify(binding)}`);
       throw error;
     }
-    return payload;
+  }
+
+  function plainNodes(value: unknown): number | undefined {
+    try {
+      return plainJsonNodes(value);
+    } catch {
+      return undefined; // a throwing getter: devalue reports it with its path
+    }
+  }
+
+  function serializeWithinLimits(value: unknown, binding: string): Serialized {
+    const nodes = plainNodes(value);
+    if (nodes === undefined) {
+      const text = serializeToString(value, binding);
+      const encoded = utf8(text);
+      withinLimits(binding, () => assertDecodable(text, encoded.payload.byteLength, limits));
+      return { format: DEVALUE_FORMAT, ...encoded };
+    }
+    const encoded = utf8(JSON.stringify(value));
+    withinLimits(binding, () => {
+      if (encoded.payload.byteLength > limits.maxBytes) throw new DecodeLimitError("serialized size in bytes", limits.maxBytes);
+      if (nodes > limits.maxNodes) throw new DecodeLimitError("number of values (counting each shared reference where it appears)", limits.maxNodes);
+    });
+    return { format: PLAIN_JSON_FORMAT, ...encoded };
+  }
+
+  function deserializePayload(format: number, payload: Uint8Array): unknown {
+    if (format === DEVALUE_FORMAT) return deserialize(payload, limits);
+    return parsePlainJson(decodePayloadText(payload, limits), limits.maxNodes);
   }
 
   return {
@@ -186,7 +242,12 @@ export function createCodec(options: CodecOptions = {}): Codec {
       if (!Number.isInteger(schemaVersion) || schemaVersion < 0 || schemaVersion > 0xffffffff) {
         throw new RangeError(`Schema version must be a whole number from 0 to 2^32-1, got ${schemaVersion}`);
       }
-      let payload = serializeWithinLimits(value, binding);
+      const serialized = serializeWithinLimits(value, binding);
+      if (serialized.inScratch && serialized.payload.length < minCompressBytes && !keyring) {
+        return writeHeader(scratch, serialized.format, 0, schemaVersion).slice(0, HEADER_BYTES + serialized.payload.length);
+      }
+      // Copied out of the scratch buffer before any await lets another encode reuse it.
+      let payload = serialized.inScratch ? serialized.payload.slice() : serialized.payload;
       let flags = 0;
       if (payload.length >= minCompressBytes) {
         const compressed = await gzip(payload);
@@ -195,17 +256,18 @@ export function createCodec(options: CodecOptions = {}): Codec {
           flags |= COMPRESSED;
         }
       }
-      if (!keyring) return concat(header(flags, schemaVersion), payload);
+      if (!keyring) return concat(header(serialized.format, flags, schemaVersion), payload);
       flags |= ENCRYPTED;
       const keyId = encoder.encode(keyring.currentKeyId);
-      const prefix = concat(header(flags, schemaVersion), Uint8Array.of(keyId.length), keyId);
+      const prefix = concat(header(serialized.format, flags, schemaVersion), Uint8Array.of(keyId.length), keyId);
       const { iv, cipher } = await keyring.encrypt(payload, associatedData(prefix, binding));
       return concat(prefix, iv, cipher);
     },
     async decode(bytes, binding) {
       assertValidKeyPart("binding", binding);
       if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC) throw new CorruptDataError("Stored value is not a Quark envelope");
-      if (bytes[1] !== FORMAT) throw new CorruptDataError(`Stored value uses unknown envelope format ${bytes[1]}`);
+      const format = bytes[1]!;
+      if (format !== DEVALUE_FORMAT && format !== PLAIN_JSON_FORMAT) throw new CorruptDataError(`Stored value uses unknown envelope format ${format}`);
       const flags = bytes[2]!;
       if ((flags & ~KNOWN_FLAGS) !== 0) throw new CorruptDataError(`Stored value has unknown envelope flags ${flags}`);
       // Compression is used only when it shrinks, so no stored value this codec could read is larger.
@@ -226,7 +288,7 @@ export function createCodec(options: CodecOptions = {}): Codec {
         throw new DecryptionError(`Stored value for ${JSON.stringify(binding)} is not encrypted (see encryption.allowPlaintext)`);
       }
       if (flags & COMPRESSED) payload = await gunzip(payload, limits.maxBytes);
-      return { value: deserialize(payload, limits), schemaVersion };
+      return { value: deserializePayload(format, payload), schemaVersion };
     },
   };
 }

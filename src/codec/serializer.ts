@@ -159,16 +159,24 @@ function pathSegments(path: string): (string | number)[] {
  */
 export function deserialize(bytes: Uint8Array, limits?: DecodeLimits): unknown {
   const bounds = resolveDecodeLimits(limits);
-  if (bytes.byteLength > bounds.maxBytes) throw new DecodeLimitError("serialized size in bytes", bounds.maxBytes);
-  let text: string;
+  const flat = assertDecodable(decodePayloadText(bytes, bounds), bytes.byteLength, bounds);
   try {
-    text = decoder.decode(bytes);
+    return unflatten(flat as number | unknown[]);
   } catch (cause) {
     throw new CorruptDataError("Stored value is not valid serialized data", { cause });
   }
-  const flat = assertDecodable(text, bytes.byteLength, bounds);
+}
+
+/**
+ * The UTF-8 text of a serialized payload, within the byte bound.
+ *
+ * @throws {DecodeLimitError} When the payload is longer than `bounds.maxBytes`.
+ * @throws {CorruptDataError} When the payload is not UTF-8.
+ */
+export function decodePayloadText(bytes: Uint8Array, bounds: ResolvedDecodeLimits): string {
+  if (bytes.byteLength > bounds.maxBytes) throw new DecodeLimitError("serialized size in bytes", bounds.maxBytes);
   try {
-    return unflatten(flat as number | unknown[]);
+    return decoder.decode(bytes);
   } catch (cause) {
     throw new CorruptDataError("Stored value is not valid serialized data", { cause });
   }
