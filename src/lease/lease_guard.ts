@@ -22,7 +22,7 @@ import { createLeaseClient, type Lease, type LeaseClientOptions } from "./lease_
  * await b.shutdown();
  * ```
  */
-export interface ActorLeaseOptions extends Partial<LeaseClientOptions> {
+export interface ActorLeaseOptions extends Omit<LeaseClientOptions, "storage"> {
   /** Where the leases live. Defaults to the system's `default` storage. */
   readonly storage?: StateStorage | undefined;
   /**

@@ -34,7 +34,7 @@ function snippetsOf(markdown: string): Snippet[] {
   return snippets;
 }
 
-for (const doc of ["README.md", "docs/guide.md", "docs/semantics.md", "docs/observability.md"]) {
+for (const doc of ["README.md", "docs/guide.md", "docs/semantics.md", "docs/observability.md", "docs/deployment.md"]) {
   const snippets = snippetsOf(readFileSync(join(root, doc), "utf8"));
   test(`${doc} has examples`, () => assert.ok(snippets.length > 0));
   for (const snippet of snippets) {
