@@ -110,8 +110,14 @@ export {
   type ActorSystemOptions,
   type AsyncDisposableWhereTyped,
 } from "./src/actors/actor_system.ts";
+export type { CallInfo, CallOrigin } from "./src/actors/call_info.ts";
 export { createLeaseClient, type Lease, type LeaseClient, type LeaseClientOptions } from "./src/lease/lease_client.ts";
 export type { ActorLeaseOptions } from "./src/lease/lease_guard.ts";
 export { createInspector, type InspectListRequest, type Inspector, type InspectorOptions } from "./src/inspect/inspector.ts";
 export type { EventStreamDefinition, InspectableDefinition } from "./src/inspect/definitions.ts";
 export type { EventPage, HealthReport, InspectedEvent, InspectedSnapshot, InspectedState, StatePage } from "./src/inspect/types.ts";
+export { subscribe, type PollOptions, type Subscription, type SubscriptionOptions } from "./src/events/subscription.ts";
+export type { EventSource } from "./src/events/event_decoder.ts";
+export type { EventMetadata } from "./src/events/aggregate.ts";
+export { defineProjection, type ProjectedEvent, type Projection, type ProjectionOptions } from "./src/projections/define_projection.ts";
+export { createProjector, type Projector, type ProjectorOptions } from "./src/projections/projector.ts";

@@ -7,6 +7,7 @@ import { createStateCell, type StateCell } from "../state/state_cell.ts";
 import { createTurnHandle, type TurnStateHandle } from "../state/state_handle.ts";
 import { createTurnScope, type TurnScope } from "../state/turn_scope.ts";
 import { saveStates } from "./save_states.ts";
+import { callInfoOf, type CallInfo, type CallOrigin } from "./call_info.ts";
 import { createCodec, type Codec, type CodecOptions } from "../codec/codec.ts";
 import { createMailbox, type Mailbox } from "./mailbox.ts";
 import { resolveProviders, type ProviderRegistry, type StorageProviders } from "../storage/providers.ts";
@@ -89,7 +90,7 @@ export interface ActorSystemOptions {
  * await b.shutdown();
  * ```
  */
-export interface ActorRefOptions {
+export interface ActorRefOptions extends CallOrigin {
   /** The conflict policy for every save made by calls through this reference. */
   readonly conflict?: ConflictPolicy<unknown> | undefined;
 }
@@ -201,6 +202,7 @@ interface Message {
   readonly handler: Handler<StateDefinitions>;
   readonly args: unknown[];
   readonly policy: ConflictPolicy<unknown> | undefined;
+  readonly origin: CallOrigin;
 }
 
 interface Activation {
@@ -289,13 +291,14 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   }
 
   /** The context one turn sees: its own handles, drafts and policy. */
-  function turnContext(activation: Activation, scope: TurnScope): ActorContext<StateDefinitions> {
+  function turnContext(activation: Activation, scope: TurnScope, call: CallInfo): ActorContext<StateDefinitions> {
     const handles: Record<string, TurnStateHandle<unknown>> = {};
     for (const [property, cell] of activation.cells) handles[property] = createTurnHandle(cell, scope);
     return {
       actorType: activation.definition.actorType,
       actorId: activation.actorId,
       states: handles as StateHandles<StateDefinitions>,
+      call,
       saveStates: (names, saveOptions) => saveStates(scope, names.map((name) => handles[name]!), saveOptions),
       system,
       get eventStore(): EventStore {
@@ -308,7 +311,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   }
 
   function hookContext(activation: Activation): ActorContext<StateDefinitions> {
-    return turnContext(activation, createTurnScope(activation.definition.actorType, activation.actorId, undefined, activation.definition.conflict, observer));
+    return turnContext(activation, createTurnScope(activation.definition.actorType, activation.actorId, undefined, activation.definition.conflict, observer), callInfoOf({}));
   }
 
   function ensureActivated(activation: Activation): Promise<void> {
@@ -351,6 +354,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     handler: Handler<StateDefinitions>,
     args: unknown[],
     callPolicy: ConflictPolicy<unknown> | undefined,
+    call: CallInfo,
   ): Promise<unknown> {
     await ensureActivated(activation);
     const { definition, actorId } = activation;
@@ -360,7 +364,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
       const scope = createTurnScope(definition.actorType, actorId, callPolicy, definition.conflict, observer);
       try {
         await reloadStale(activation);
-        const result = await handler(turnContext(activation, scope), ...args);
+        const result = await handler(turnContext(activation, scope, call), ...args);
         notify(observer, "actor", { kind: "turn", ...turn, attempt, durationMs: now() - begin, outcome: "ok" });
         return result;
       } catch (error) {
@@ -427,7 +431,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   function call(definition: AnyActorDefinition, actorId: string, key: string, name: string, handler: Handler<StateDefinitions>, args: unknown[], refOptions: ActorRefOptions): Promise<unknown> {
     if (shutDown) return Promise.reject(new ActorSystemShutDownError());
     const existing = activations.get(key);
-    const message = { name, handler, args, policy: refOptions.conflict };
+    const message = { name, handler, args, policy: refOptions.conflict, origin: refOptions };
     // The common case stays synchronous up to the mailbox, so calls keep their order.
     if (existing && !existing.closing) return enqueue(existing, message);
     return openActivation(definition, actorId, key).then((activation) => enqueue(activation, message));
@@ -435,7 +439,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
 
   function enqueue(activation: Activation, message: Message): Promise<unknown> {
     clearTimeout(activation.idleTimer);
-    const turn = () => runTurn(activation, message.name, message.handler, message.args, message.policy);
+    const turn = () => runTurn(activation, message.name, message.handler, message.args, message.policy, callInfoOf(message.origin));
     const result = activation.definition.reentrant ? turn() : activation.mailbox.run(turn);
     activation.inFlight.add(result);
     return result.finally(() => {

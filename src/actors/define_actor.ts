@@ -1,3 +1,4 @@
+import type { CallInfo } from "./call_info.ts";
 import type { StateDefinition, StateValue } from "../state/define_state.ts";
 import type { StateHandle } from "../state/state_handle.ts";
 import type { ConflictPolicy } from "../state/conflict.ts";
@@ -120,6 +121,8 @@ export interface ActorContext<States extends StateDefinitions> {
   readonly actorId: string;
   /** Typed handles on the actor's states. */
   readonly states: StateHandles<States>;
+  /** This call's id, correlation id and causation id. */
+  readonly call: CallInfo;
   /** Saves several states together, atomically where the backend can. */
   saveStates(names: ReadonlyArray<keyof States & string>, options?: SaveStatesOptions): Promise<void>;
   /** The system, for calling other actors. */

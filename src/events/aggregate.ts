@@ -5,6 +5,11 @@ import type { StandardSchemaV1 } from "../state/standard_schema.ts";
 import { validate } from "../state/standard_schema.ts";
 import { upcastValue } from "../state/state_cell.ts";
 import { errorCodeOf, notify, type QuarkObserver } from "../observe/observer.ts";
+import type { CallInfo } from "../actors/call_info.ts";
+import { decodeEvent, type EventSource } from "./event_decoder.ts";
+
+/** The schema version of event metadata; it is a plain record, so it has had only one. */
+export const METADATA_VERSION = 1;
 
 /** What an aggregate needs to know about its events and state. */
 export interface AggregateDefinition<State, Event extends { type: string }> {
@@ -30,8 +35,8 @@ export interface CommandDraft<State, Event> {
   readonly pending: number;
   /** How many times this command has committed. */
   readonly commits: number;
-  /** Validates an event and applies it to the draft only. */
-  raise(event: Event): Promise<void>;
+  /** Validates an event and applies it to the draft only; `metadata` joins the call's ids. */
+  raise(event: Event, metadata?: EventMetadata): Promise<void>;
   /** Appends the pending events at the committed version; on failure the draft rolls back. */
   commit(): Promise<void>;
   /** Drops the pending events and the draft. */
@@ -48,8 +53,8 @@ export interface Aggregate<State, Event> {
   readonly snapshotVersion: number;
   /** Whether the committed state may be behind the stream (after a conflict or an unknown outcome). */
   readonly stale: boolean;
-  /** Starts a command on a fresh draft of the committed state. */
-  begin(): CommandDraft<State, Event>;
+  /** Starts a command on a fresh draft of the committed state, for one call. */
+  begin(call: CallInfo): CommandDraft<State, Event>;
   /** Loads the latest readable snapshot, then replays the events after it. */
   recover(): Promise<void>;
   /** Applies events appended by others since the committed version. */
@@ -65,6 +70,23 @@ export function eventBinding(stream: string, position: number): string {
 }
 export function snapshotBinding(stream: string, version: number): string {
   return `${stream}#snapshot@${version}`;
+}
+export function metadataBinding(stream: string, position: number): string {
+  return `${stream}#${position}#metadata`;
+}
+
+/**
+ * The metadata stored with each event: the call's correlation and causation ids, plus
+ * whatever the command adds. Values are encoded by the system's codec, like payloads.
+ */
+export type EventMetadata = Readonly<Record<string, unknown>>;
+
+/** The metadata of one raised event: the command's own, then the call's ids, which win. */
+function metadataOf(call: CallInfo, extra: EventMetadata | undefined): EventMetadata {
+  if (extra !== undefined && (typeof extra !== "object" || extra === null || Array.isArray(extra))) {
+    throw new TypeError(`Event metadata must be a plain object of named values, got ${Array.isArray(extra) ? "an array" : String(extra)}`);
+  }
+  return { ...extra, correlationId: call.correlationId, causationId: call.id };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -92,15 +114,11 @@ export function createAggregate<State, Event extends { type: string }>(
   const eventTarget = `${definition.name} event`;
   const snapshotTarget = `${definition.name} snapshot`;
 
-  async function decodeEvent(data: Uint8Array, position: number): Promise<Event> {
-    const decoded = await codec.decode(data, eventBinding(stream, position));
-    const upcast = upcastValue({ name: eventTarget, version: definition.eventVersion, migrate: definition.migrateEvent }, decoded.value, decoded.schemaVersion);
-    return validate(definition.eventSchema, upcast, eventTarget, "read");
-  }
+  const source: EventSource<StandardSchemaV1<unknown, Event>> = { actorType: definition.name, events: definition.eventSchema, eventVersion: definition.eventVersion, migrateEvent: definition.migrateEvent };
 
   async function replayFrom(fromVersion: number): Promise<void> {
     for await (const stored of store.read(stream, { fromVersion })) {
-      committed = definition.apply(committed, await decodeEvent(stored.data, stored.version));
+      committed = definition.apply(committed, await decodeEvent(source, codec, stream, stored.version, stored.data));
       version = stored.version;
     }
     stale = false;
@@ -139,9 +157,9 @@ export function createAggregate<State, Event extends { type: string }>(
     }
   }
 
-  function begin(): CommandDraft<State, Event> {
+  function begin(call: CallInfo): CommandDraft<State, Event> {
     let draft = structuredClone(committed);
-    let pending: Event[] = [];
+    let pending: { event: Event; metadata: EventMetadata }[] = [];
     let commits = 0;
     let frozen: State | undefined;
 
@@ -165,19 +183,21 @@ export function createAggregate<State, Event extends { type: string }>(
       get commits() {
         return commits;
       },
-      async raise(event) {
+      async raise(event, metadata) {
+        const meta = metadataOf(call, metadata);
         const valid = await validate(definition.eventSchema, event, eventTarget, "write");
         draft = definition.apply(draft, structuredClone(valid));
-        pending.push(valid);
+        pending.push({ event: valid, metadata: meta });
         frozen = undefined;
       },
       async commit() {
         if (pending.length === 0) return;
         const from = version;
         try {
-          const events: NewEvent[] = await Promise.all(pending.map(async (event, index) => ({
+          const events: NewEvent[] = await Promise.all(pending.map(async ({ event, metadata }, index) => ({
             type: event.type,
             data: await codec.encode(event, definition.eventVersion, eventBinding(stream, from + index + 1)),
+            metadata: await codec.encode(metadata, METADATA_VERSION, metadataBinding(stream, from + index + 1)),
           })));
           const result = await store.append(stream, events, from === 0 ? "no_stream" : from);
           committed = draft;

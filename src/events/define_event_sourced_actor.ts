@@ -7,7 +7,8 @@ import { defineActor } from "../actors/define_actor.ts";
 import { backoff, retryOptionsOf } from "../state/conflict.ts";
 import { isRetryableConflict } from "../state/turn_scope.ts";
 import { streamNameOf } from "../storage/keys.ts";
-import { createAggregate, type Aggregate, type CommandDraft } from "./aggregate.ts";
+import { createAggregate, type Aggregate, type CommandDraft, type EventMetadata } from "./aggregate.ts";
+import type { CallInfo } from "../actors/call_info.ts";
 import { TurnPartiallyCommittedError, UncommittedEventsError } from "../errors.ts";
 
 /**
@@ -61,8 +62,14 @@ export interface EventSourcedContext<State, Event> {
   readonly state: State;
   /** The stream version of the committed state. */
   readonly version: number;
-  /** Validates an event and applies it to the draft; nothing is stored until `commit`. */
-  raise(event: Event): Promise<void>;
+  /** This call's id, correlation id and causation id; every raised event's metadata carries them. */
+  readonly call: CallInfo;
+  /**
+   * Validates an event and applies it to the draft; nothing is stored until `commit`. The
+   * event's metadata is `metadata`, if given, plus the call's `correlationId` and its id as
+   * `causationId`.
+   */
+  raise(event: Event, metadata?: EventMetadata): Promise<void>;
   /**
    * Appends the raised events atomically; if that fails, the draft rolls back. A command must
    * commit what it raised: events still pending when it returns are discarded and the call
@@ -271,17 +278,18 @@ export function defineEventSourcedActor<
     return byId;
   }
 
-  function commandView(actorId: string, draft: CommandDraft<State, Event>): EventSourcedContext<State, Event> {
+  function commandView(actorId: string, call: CallInfo, draft: CommandDraft<State, Event>): EventSourcedContext<State, Event> {
     return {
       actorType,
       actorId,
+      call,
       get state() {
         return draft.state;
       },
       get version() {
         return draft.version;
       },
-      raise: (event) => draft.raise(event),
+      raise: (event, metadata) => draft.raise(event, metadata),
       commit: () => draft.commit(),
     };
   }
@@ -292,9 +300,9 @@ export function defineEventSourcedActor<
       const aggregate = activationsOf(context.system).get(context.actorId)!;
       for (let attempt = 1; ; attempt++) {
         if (aggregate.stale) await aggregate.catchUp();
-        const draft = aggregate.begin();
+        const draft = aggregate.begin(context.call);
         try {
-          const result = await command(commandView(context.actorId, draft), ...args);
+          const result = await command(commandView(context.actorId, context.call, draft), ...args);
           if (draft.pending > 0) throw new UncommittedEventsError(actorType, context.actorId, draft.pending);
           return result;
         } catch (error) {
