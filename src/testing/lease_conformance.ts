@@ -131,8 +131,8 @@ export interface ContenderOptions {
   readonly ids: number;
   readonly steps: number;
   readonly random: () => number;
-  /** Called before each step; moves the clock if it is a fake one. */
-  readonly tick: () => void;
+  /** Called before each step: moves a fake clock, or waits for a real one. */
+  readonly tick: () => unknown;
   readonly timings: LeaseTimings;
 }
 
@@ -154,7 +154,7 @@ export async function contendForLeases(options: ContenderOptions): Promise<Lease
     if (await client.release(lease)) events.push({ kind: "released", id, holder, takeover: lease.takeover, at });
   };
   for (let step = 0; step < options.steps; step++) {
-    options.tick();
+    await options.tick();
     const id = `id-${Math.floor(random() * options.ids)}`;
     const draw = random();
     const lease = held.get(id) ?? abandoned.get(id);
