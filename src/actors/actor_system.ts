@@ -15,7 +15,7 @@ import { assertValidKeyPart } from "../storage/keys.ts";
 import { ActivationError, ActorSystemShutDownError, ConfigurationError } from "../errors.ts";
 import { errorCodeOf, notify, now, type QuarkObserver } from "../observe/observer.ts";
 import { observeEventStore, observeStorage } from "../observe/observe_storage.ts";
-import { createLeaseGuard, type ActorLeaseOptions } from "../lease/lease_guard.ts";
+import { createLeaseGuard, dropActivation, type ActorLeaseOptions } from "../lease/lease_guard.ts";
 
 /**
  * Options for {@linkcode createActorSystem}.
@@ -327,7 +327,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     const { definition, actorId } = activation;
     // Before the try, so a lease held elsewhere fails the call with LeaseHeldError itself.
     // A lease lost later makes the next turn activate afresh, which acquires it again.
-    await leases?.hold(definition.actorType, actorId, () => (activation.activated = false));
+    await leases?.hold(definition.actorType, actorId, () => dropActivation(activation));
     const begin = now();
     try {
       const eager = Object.entries(definition.states).map(([property, state]) => state.lazy ? undefined : activation.cells.get(property)!.load());

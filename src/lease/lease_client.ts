@@ -77,6 +77,8 @@ export interface LeaseClient {
   readonly holder: string;
   /** How long a lease lasts without a renewal, in milliseconds. */
   readonly ttlMs: number;
+  /** The most two holders' clocks may differ, in milliseconds. */
+  readonly maxClockSkewMs: number;
   /** The clock the client judges expiry by. */
   readonly now: () => number;
   /**
@@ -210,5 +212,5 @@ export function createLeaseClient(options: LeaseClientOptions): LeaseClient {
     }
   }
 
-  return { holder, ttlMs, now, acquire, renew, release };
+  return { holder, ttlMs, maxClockSkewMs, now, acquire, renew, release };
 }

@@ -54,13 +54,22 @@ interface Held {
   readonly onLost: () => void;
 }
 
+/**
+ * What the actor system does when an activation's lease is lost: the next turn activates
+ * afresh (acquiring the lease again), also when the loss came while it was still activating.
+ */
+export function dropActivation(activation: { activated: boolean; readonly activating: Promise<void> | undefined }): void {
+  activation.activated = false;
+  activation.activating?.then(() => (activation.activated = false), () => {});
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Creates the guard behind the `lease` option of an actor system. */
 export function createLeaseGuard(options: ActorLeaseOptions, defaultStorage: StateStorage): LeaseGuard {
   const client = createLeaseClient({ ...options, storage: options.storage ?? defaultStorage });
   const { ttlMs, now } = client;
-  const waitMs = options.waitMs ?? ttlMs + (options.maxClockSkewMs ?? 1_000);
+  const waitMs = options.waitMs ?? ttlMs + client.maxClockSkewMs;
   const renewEveryMs = options.renewEveryMs ?? ttlMs / 3;
   if (!(renewEveryMs > 0 && renewEveryMs < ttlMs)) {
     throw new ConfigurationError(`Lease option renewEveryMs must be above 0 and below ttlMs (${ttlMs}), got ${renewEveryMs}`);

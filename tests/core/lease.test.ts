@@ -170,3 +170,22 @@ test("a failed activation releases the lease it took", async () => {
   await assert.rejects(b.actor(Broken, "x").ping(), (error) => isQuarkError(error, "ACTIVATION"), "b got the lease, then failed the same way");
   await Promise.all([a.shutdown(), b.shutdown()]);
 });
+
+test("a lease lost while the actor is still activating drops that activation too", async () => {
+  const storage = memoryStorage();
+  const lost: LeaseLostError[] = [];
+  const Slow = defineActor("slow", {
+    async onActivate() {
+      // Meanwhile another holder overwrites the lease, and a renewal finds out.
+      const intruder = { holder: "intruder", takeover: 9, expiresAt: Date.now() + 60_000, released: false };
+      await storage.write({ key: leaseKey("slow", "s1"), value: new TextEncoder().encode(JSON.stringify(intruder)), etag: crypto.randomUUID(), lastWriteWins: true });
+      for (let waited = 0; lost.length === 0 && waited < 5_000; waited += 10) await sleep(10);
+    },
+    handlers: { ping: () => "pong" },
+  });
+  const a = createActorSystem({ storage, lease: { holder: "system-a", ttlMs: 60, maxClockSkewMs: 0, renewEveryMs: 10, onLost: (error) => lost.push(error) } });
+  assert.equal(await a.actor(Slow, "s1").ping(), "pong", "the call in flight finishes");
+  assert.equal(lost.length, 1);
+  await assert.rejects(a.actor(Slow, "s1").ping(), (error) => error instanceof LeaseHeldError && error.holder === "intruder");
+  await a.shutdown();
+});
