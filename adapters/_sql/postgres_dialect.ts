@@ -112,15 +112,14 @@ function eventSchema(tables: SqlTables): SqlStatement[] {
   position bigint,
   PRIMARY KEY (stream, version)
 )`),
-    // Format 0.1 tables had neither column: they are added in place, existing rows kept.
-    statement(`ALTER TABLE ${events} ADD COLUMN IF NOT EXISTS metadata bytea, ADD COLUMN IF NOT EXISTS position bigint`),
-    // Serves readAll's pages and, since a B-tree indexes NULLs, finds events without a position.
-    statement(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${tables.events}_by_position`)} ON ${events} (position)`),
+    statement(upgradeEvents(tables)),
     statement(`CREATE TABLE IF NOT EXISTS ${counter} (
   id smallint PRIMARY KEY CHECK (id = 1),
   last bigint NOT NULL
 )`),
-    statement(`INSERT INTO ${counter} (id, last) SELECT 1, coalesce(max(e.position), 0) FROM ${events} AS e ON CONFLICT (id) DO NOTHING`),
+    // NOT EXISTS first: the conflict check alone would wait for an append holding the row.
+    statement(`INSERT INTO ${counter} (id, last) SELECT 1, (SELECT coalesce(max(e.position), 0) FROM ${events} AS e)
+WHERE NOT EXISTS (SELECT 1 FROM ${counter}) ON CONFLICT (id) DO NOTHING`),
     statement(backfillPositions(events, counter)),
     statement(`CREATE TABLE IF NOT EXISTS ${table(tables, tables.snapshots)} (
   stream text COLLATE "C" NOT NULL PRIMARY KEY,
@@ -129,6 +128,26 @@ function eventSchema(tables: SqlTables): SqlStatement[] {
   saved_at timestamptz NOT NULL DEFAULT now()
 )`),
   ];
+}
+
+/**
+ * Adds what format 0.1 tables lack: the metadata and position columns (existing rows kept) and
+ * the position index, which serves readAll's pages and, since a B-tree indexes NULLs, finds
+ * events without a position. The catalog is checked first because `ALTER TABLE` and `CREATE
+ * INDEX` lock the table even when `IF NOT EXISTS` makes them do nothing, and `ensureSchema`
+ * runs at every start: a lock queued behind a long reader would stall every append.
+ */
+function upgradeEvents(tables: SqlTables): string {
+  const events = table(tables, tables.events);
+  const index = `${tables.events}_by_position`;
+  return `DO $$ BEGIN
+  IF (SELECT count(*) FROM pg_attribute WHERE attrelid = '${events}'::regclass AND attname IN ('metadata', 'position') AND NOT attisdropped) < 2 THEN
+    ALTER TABLE ${events} ADD COLUMN IF NOT EXISTS metadata bytea, ADD COLUMN IF NOT EXISTS position bigint;
+  END IF;
+  IF to_regclass('${table(tables, index)}') IS NULL THEN
+    CREATE UNIQUE INDEX ${quote(index)} ON ${events} (position);
+  END IF;
+END $$`;
 }
 
 /**

@@ -177,13 +177,15 @@ CREATE TABLE ${events} (
     // Filtered: a unique index of SQL Server counts NULLs as equal to each other.
     statement(`IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'${tables.events}_by_position' AND object_id = OBJECT_ID(${eventsName}))
 CREATE UNIQUE INDEX ${quote(`${tables.events}_by_position`)} ON ${events} ([position]) WHERE [position] IS NOT NULL;`),
+    // Seeded only when created: reading the row later would wait for an append that holds it.
     statement(`IF OBJECT_ID(${objectName(tables, counterTable)}, N'U') IS NULL
-CREATE TABLE ${counter} (
-  id tinyint NOT NULL CONSTRAINT ${quote(`${counterTable}_pk`)} PRIMARY KEY CLUSTERED CONSTRAINT ${quote(`${counterTable}_one`)} CHECK (id = 1),
-  [last] bigint NOT NULL
-);`),
-    statement(`IF NOT EXISTS (SELECT 1 FROM ${counter} WITH (UPDLOCK, HOLDLOCK))
-INSERT INTO ${counter} (id, [last]) SELECT 1, COALESCE(MAX(e.[position]), 0) FROM ${events} AS e;`),
+BEGIN
+  CREATE TABLE ${counter} (
+    id tinyint NOT NULL CONSTRAINT ${quote(`${counterTable}_pk`)} PRIMARY KEY CLUSTERED CONSTRAINT ${quote(`${counterTable}_one`)} CHECK (id = 1),
+    [last] bigint NOT NULL
+  );
+  INSERT INTO ${counter} (id, [last]) SELECT 1, COALESCE(MAX(e.[position]), 0) FROM ${events} AS e;
+END;`),
     statement(backfillPositions(events, counter)),
     statement(`IF OBJECT_ID(${objectName(tables, tables.snapshots)}, N'U') IS NULL
 CREATE TABLE ${table(tables, tables.snapshots)} (
