@@ -29,11 +29,14 @@ export interface DurableObjectNamespaceLike {
  * Typed references to the actors of one definition hosted by an {@linkcode actorHost} class.
  *
  * @example Passing the client around
- * ```ts ignore
+ * ```ts
+ * import type { ActorContext } from "@quark/persistence";
  * import type { ActorClient } from "@quark/persistence/durable-objects";
- * async function payday(accounts: ActorClient<typeof Account.handlers>, ids: string[]): Promise<void> {
- *   await Promise.all(ids.map((id) => accounts.get(id).deposit(100)));
+ * const handlers = { greet: ({ actorId }: ActorContext<{}>, greeting: string) => `${greeting}, ${actorId}` };
+ * async function greetAll(greeters: ActorClient<typeof handlers>, ids: string[]): Promise<string[]> {
+ *   return await Promise.all(ids.map((id) => greeters.get(id).greet("Hello")));
  * }
+ * if (typeof greetAll !== "function") throw new Error("unreachable");
  * ```
  */
 export interface ActorClient<Handlers> {
@@ -58,8 +61,26 @@ export interface ActorClient<Handlers> {
  *
  * @example Calling an actor from a Worker
  * ```ts ignore
- * import { isQuarkError } from "@quark/persistence";
- * import { actorClient } from "@quark/persistence/durable-objects";
+ * import * as v from "valibot";
+ * import { defineActor, defineState, isQuarkError } from "@quark/persistence";
+ * import { actorClient, type DurableObjectNamespaceLike } from "@quark/persistence/durable-objects";
+ * const balance = defineState("balance", { schema: v.pipe(v.number(), v.minValue(0)), initial: 0 });
+ * const Account = defineActor("account", {
+ *   states: { balance },
+ *   handlers: {
+ *     async deposit({ states }, cents: number) {
+ *       states.balance.value += cents;
+ *       await states.balance.save();
+ *       return states.balance.value;
+ *     },
+ *     async withdraw({ states }, cents: number) {
+ *       states.balance.value -= cents;
+ *       await states.balance.save();
+ *       return states.balance.value;
+ *     },
+ *   },
+ * });
+ * declare const env: { ACCOUNTS: DurableObjectNamespaceLike };
  * const accounts = actorClient(env.ACCOUNTS, Account);
  * const cents: number = await accounts.get("alice").deposit(500);
  * try {

@@ -76,10 +76,13 @@ export interface ActorHostObject {
  * A Durable Object class made by {@linkcode actorHost}: export it from the Worker and name it
  * in `wrangler.toml` under `new_sqlite_classes`.
  *
- * @example Exporting the class under the name wrangler.toml gives it
- * ```ts ignore
+ * @example A class per definition
+ * ```ts
+ * import { defineActor } from "@quark/persistence";
  * import { actorHost, type ActorHostClass } from "@quark/persistence/durable-objects";
- * export const AccountHost: ActorHostClass = actorHost(Account);
+ * const Echo = defineActor("echo", { handlers: { echo: (_context, text: string) => text } });
+ * const EchoHost: ActorHostClass = actorHost(Echo);
+ * if (typeof EchoHost !== "function") throw new Error("workerd needs a class");
  * ```
  */
 export type ActorHostClass = new (ctx: DurableObjectStateLike, env: unknown) => ActorHostObject;
@@ -103,11 +106,13 @@ const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
  *
  * @example A Worker that hosts accounts, one object per account
  * ```ts ignore
+ * import { defineActor } from "@quark/persistence";
  * import { actorClient, actorHost, type DurableObjectNamespaceLike } from "@quark/persistence/durable-objects";
- * export const AccountHost = actorHost(Account);
+ * const Greeter = defineActor("greeter", { handlers: { greet: ({ actorId }, greeting: string) => `${greeting}, ${actorId}` } });
+ * export const GreeterHost = actorHost(Greeter, { idleTimeoutMs: 60_000 });
  * export default {
- *   async fetch(_request: Request, env: { ACCOUNTS: DurableObjectNamespaceLike }): Promise<Response> {
- *     return Response.json(await actorClient(env.ACCOUNTS, Account).get("alice").deposit(500));
+ *   async fetch(_request: Request, env: { GREETERS: DurableObjectNamespaceLike }): Promise<Response> {
+ *     return new Response(await actorClient(env.GREETERS, Greeter).get("alice").greet("Hello"));
  *   },
  * };
  * ```

@@ -6,7 +6,15 @@ import { validateIdentifier } from "../_sql/dialect.ts";
 
 export const DRIVER_NAME = "durable-objects";
 
-/** A value SQLite stores or returns: BLOBs go in as bytes and come back as `ArrayBuffer`. */
+/**
+ * A value SQLite stores or returns: BLOBs go in as bytes and come back as `ArrayBuffer`.
+ *
+ * @example The values the adapter binds
+ * ```ts
+ * import type { SqlValue } from "@quark/persistence/durable-objects";
+ * const bindings: SqlValue[] = ["account", 1, null, new Uint8Array([1, 2])];
+ * ```
+ */
 export type SqlValue = string | number | null | ArrayBuffer | Uint8Array;
 
 /**

@@ -8,7 +8,33 @@
  * structurally, and the host is a plain class served over `fetch`. The table layout, the
  * limits and the wire protocol are documented in `docs/backends/durable-objects.md`.
  *
- * @example An actor system whose states live in the object that runs it
+ * @example A Worker and its actor host (wrangler.toml binds `ACCOUNTS` to `AccountHost`)
+ * ```ts ignore
+ * import * as v from "valibot";
+ * import { defineActor, defineState } from "@quark/persistence";
+ * import { actorClient, actorHost, type DurableObjectNamespaceLike } from "@quark/persistence/durable-objects";
+ *
+ * const balance = defineState("balance", { schema: v.pipe(v.number(), v.minValue(0)), initial: 0 });
+ * const Account = defineActor("account", {
+ *   states: { balance },
+ *   handlers: {
+ *     async deposit({ states }, cents: number) {
+ *       states.balance.value += cents;
+ *       await states.balance.save();
+ *       return states.balance.value;
+ *     },
+ *   },
+ * });
+ * export const AccountHost = actorHost(Account);
+ * export default {
+ *   async fetch(_request: Request, env: { ACCOUNTS: DurableObjectNamespaceLike }): Promise<Response> {
+ *     const cents: number = await actorClient(env.ACCOUNTS, Account).get("alice").deposit(500);
+ *     return Response.json({ cents });
+ *   },
+ * };
+ * ```
+ *
+ * @example An actor system whose states and events live in the object that runs it
  * ```ts ignore
  * import { createActorSystem } from "@quark/persistence";
  * import { durableObjectEventStore, durableObjectStorage, type DurableObjectSqlStorage } from "@quark/persistence/durable-objects";
