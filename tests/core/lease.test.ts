@@ -129,14 +129,17 @@ test("onHeld: wait takes the lease once the holder lets go, and gives up after w
 
 test("an active actor's lease is renewed in the background, past its TTL", async () => {
   const storage = memoryStorage();
-  const a = createActorSystem({ storage, lease: { holder: "system-a", ttlMs: 60, maxClockSkewMs: 0, renewEveryMs: 15 } });
-  const b = createActorSystem({ storage, lease: { holder: "system-b", ttlMs: 60, maxClockSkewMs: 0 } });
+  // The leases read a fake clock; the renewal timer runs on real time.
+  let clock = 0;
+  const timing = { ttlMs: 1_000, maxClockSkewMs: 0, now: () => clock };
+  const a = createActorSystem({ storage, lease: { holder: "system-a", renewEveryMs: 10, ...timing } });
+  const b = createActorSystem({ storage, lease: { holder: "system-b", ...timing } });
   await a.actor(Counter, "c1").add(1);
-  const first = await storage.read(leaseKey("counter", "c1"));
-  await sleep(200);
-  const later = await storage.read(leaseKey("counter", "c1"));
-  assert.ok(later!.revision > first!.revision, "the lease record was rewritten by renewals");
-  await assert.rejects(b.actor(Counter, "c1").add(1), LeaseHeldError);
+  clock = 5_000; // long past the first expiry: only a renewal keeps the lease a's
+  const renewedAfter = async () => JSON.parse(new TextDecoder().decode((await storage.read(leaseKey("counter", "c1")))!.value)).expiresAt as number;
+  for (let waited = 0; (await renewedAfter()) < 6_000 && waited < 5_000; waited += 10) await sleep(10);
+  assert.equal(await renewedAfter(), 6_000);
+  await assert.rejects(b.actor(Counter, "c1").add(1), (error) => error instanceof LeaseHeldError && error.holder === "system-a");
   await Promise.all([a.shutdown(), b.shutdown()]);
 });
 
