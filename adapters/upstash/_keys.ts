@@ -83,6 +83,30 @@ export function locateStream(prefix: string, stream: string): { events: string; 
   return { events: `${prefix}:e:{${tag}}`, snapshot: `${prefix}:e:{${tag}}:snapshot`, slot: tag };
 }
 
+/** The stream a hash tag from {@linkcode locateStream} stands for: every "%" in a tag starts an escape. */
+export function streamOfTag(tag: string): string {
+  return unescapeBraces(tag).replaceAll("%25", "%");
+}
+
+/** The names behind the global order of one key prefix's event stores. */
+export interface GlobalOrderLocation {
+  /** The last position handed out: `<prefix>:g:position`, a counter. */
+  readonly counter: string;
+  /** Every event with a position: `<prefix>:g:log`, a sorted set scored by position. */
+  readonly log: string;
+  /** What a stream's list key starts with, before its hash tag and "}": `<prefix>:e:{`. */
+  readonly streamBase: string;
+}
+
+/**
+ * Where the global order lives. Its keys carry no hash tag and so sit in slots of their own:
+ * an append touches them beside its stream's keys, which one Upstash database (or one Redis
+ * server) allows and Redis Cluster does not.
+ */
+export function locateGlobalOrder(prefix: string): GlobalOrderLocation {
+  return { counter: `${prefix}:g:position`, log: `${prefix}:g:log`, streamBase: `${prefix}:e:{` };
+}
+
 /**
  * A fresh receipt key for one call: `<prefix>:r:{<slot>}:<uuid>`. A mutating script stores
  * its reply there for a short while, so a resent request (the SDK retries after a lost

@@ -235,10 +235,16 @@ end`),
 };
 
 /**
- * Appends a batch of events if the stream is at the expected version.
- * KEYS[1] receipt, KEYS[2] the stream's list. ARGV: receipt ms, expectation ("any" |
- * "no_stream" | "exact"), expected version, then one encoded event per value.
- * Returns {1, nextVersion} or {0, actualVersion}.
+ * Appends a batch of events if the stream is at the expected version, and gives each event
+ * the next position of the global order. Redis runs one script at a time, so the positions
+ * an append takes, its list elements and its log entries appear together: a reader of the
+ * log never sees a position that a slower append could still fill in below it.
+ * KEYS[1] receipt, KEYS[2] the stream's list, KEYS[3] the position counter, KEYS[4] the
+ * global log. ARGV: receipt ms, expectation ("any" | "no_stream" | "exact"), expected
+ * version, the stream's hash tag, then one event per value as the JSON array
+ * ["<type>","<base64 data>"(,"<base64 metadata>")]. Each is stored with its position and
+ * the server's time in ms put in front: [position,createdAt,"<type>",…].
+ * Returns {1, nextVersion, lastPosition} or {0, actualVersion}.
  */
 export const APPEND: LuaScript = {
   name: "append",
@@ -248,14 +254,48 @@ local function run()
   if (ARGV[2] == 'no_stream' and length ~= 0) or (ARGV[2] == 'exact' and length ~= tonumber(ARGV[3])) then
     return {0, length}
   end
-  local i = 4
-  while i <= #ARGV do
-    local j = math.min(i + 999, #ARGV)
-    redis.call('RPUSH', KEYS[2], unpack(ARGV, i, j))
+  local count = #ARGV - 4
+  local t = redis.call('TIME')
+  local stamp = ',' .. t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000)) .. ','
+  local last = redis.call('INCRBY', KEYS[3], count)
+  local first = last - count
+  local i = 1
+  while i <= count do
+    local j = math.min(i + 499, count)
+    local items, entries = {}, {}
+    for k = i, j do
+      local position = string.format('%d', first + k)
+      items[#items + 1] = '[' .. position .. stamp .. string.sub(ARGV[4 + k], 2)
+      entries[#entries + 1] = position
+      entries[#entries + 1] = string.format('%d', length + k) .. ':' .. ARGV[4]
+    end
+    redis.call('RPUSH', KEYS[2], unpack(items))
+    redis.call('ZADD', KEYS[4], unpack(entries))
     i = j + 1
   end
-  return {1, length + #ARGV - 3}
+  return {1, length + count, last}
 end`),
+};
+
+/**
+ * One page of the global order. KEYS[1] the global log. ARGV: the position to read after,
+ * the page size, the start of stream list keys ("<prefix>:e:{"). Each log member is
+ * "<version>:<stream hash tag>", which names the list element holding the event; the script
+ * reads those lists itself, so one page is one round trip. Returns
+ * {"~<member>", "~<element>", …}, with "~" alone for an element that is missing.
+ */
+export const READ_ALL: LuaScript = {
+  name: "read-all",
+  source: `
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, member in ipairs(members) do
+  local colon = string.find(member, ':', 1, true)
+  local item = redis.call('LINDEX', ARGV[3] .. string.sub(member, colon + 1) .. '}', tonumber(string.sub(member, 1, colon - 1)) - 1)
+  out[#out + 1] = '~' .. member
+  out[#out + 1] = '~' .. (item or '')
+end
+return out`,
 };
 
 /** One page of a stream. KEYS[1] the list. ARGV: first index, last index (0-based). */

@@ -21,10 +21,20 @@ import type {
   WriteRequest,
   WriteResult,
 } from "../../src/storage/types.ts";
-import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadStreamOptions, StoredEvent, StoredSnapshot } from "../../src/events/types.ts";
+import type {
+  AppendResult,
+  EventStore,
+  ExpectedVersion,
+  GlobalEvent,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoredEvent,
+  StoredSnapshot,
+} from "../../src/events/types.ts";
 import { assertTransactable, assertWritable } from "../../src/storage/guards.ts";
 import { assertKeyWithinLimit, assertValidKey, assertValidKeyPart, encodeKey } from "../../src/storage/keys.ts";
-import { assertExpectedVersion, assertNewEvents, readAllUnsupported } from "../../src/events/guards.ts";
+import { assertExpectedVersion, assertNewEvents, readAllBounds } from "../../src/events/guards.ts";
 import {
   CapabilityError,
   ConfigurationError,
@@ -48,7 +58,8 @@ import {
   toBase64,
   toLibraryError,
 } from "./_client.ts";
-import { decodeMember, locateState, locateStream, locateType, receiptKey, validateKeyPrefix } from "./_keys.ts";
+import { decodeMember, locateGlobalOrder, locateState, locateStream, locateType, receiptKey, validateKeyPrefix } from "./_keys.ts";
+import { decodeEvent, decodeGlobalEvent, encodeEvent } from "./_events.ts";
 import {
   APPEND,
   DELETE,
@@ -56,6 +67,7 @@ import {
   LOAD_SNAPSHOT,
   type LuaScript,
   READ,
+  READ_ALL,
   READ_EVENTS,
   SAVE_SNAPSHOT,
   STREAM_VERSION,
@@ -160,7 +172,7 @@ export interface UpstashStorageOptions extends UpstashConnectionOptions {
  * ```
  */
 export interface UpstashEventStoreOptions extends UpstashConnectionOptions {
-  /** How many events `read` fetches per round trip unless told otherwise. Defaults to 500. */
+  /** How many events `read` and `readAll` fetch per round trip unless told otherwise. Defaults to 500. */
   readonly pageSize?: number;
 }
 
@@ -442,15 +454,18 @@ export function upstashStorage(options: UpstashStorageOptions): StateStorage {
 
 /**
  * An event store on Upstash Redis. Each stream is a Redis list of encoded events (version n
- * is element n-1), appended by one Lua script that checks the expected version and pushes
- * the whole batch atomically. Snapshots live in a hash beside it, replaced only by a newer
- * version. Both keys share the stream's hash tag.
+ * is element n-1), appended by one Lua script that checks the expected version, pushes the
+ * whole batch and gives each event the next position of the global order, atomically and in
+ * one round trip. A sorted set scored by position indexes every event for `readAll`; since
+ * Redis runs one script at a time, positions appear in the order they were handed out, so a
+ * reader can never miss an event that commits late. Snapshots live in a hash beside the
+ * stream, replaced only by a newer version. Layout and limits: `docs/backends/upstash.md`.
  *
  * @param options A client or `url` and `token`, plus the read page size.
- * @returns An {@linkcode EventStore}.
+ * @returns An {@linkcode EventStore} whose `capabilities.readAll` is `true`.
  * @throws {ConfigurationError} When neither a client nor url and token are given, or the key prefix is invalid.
  *
- * @example Appending with an expected version
+ * @example Appending with an expected version, then following the global order
  * ```ts ignore
  * import { Redis } from "@upstash/redis";
  * import { upstashEventStore } from "@quark/persistence/upstash";
@@ -458,30 +473,19 @@ export function upstashStorage(options: UpstashStorageOptions): StateStorage {
  * const data = new TextEncoder().encode("{}");
  * const { nextVersion } = await store.append("ledger-1", [{ type: "Opened", data }], "no_stream");
  * await store.append("ledger-1", [{ type: "Deposited", data }], nextVersion);
+ * let checkpoint = 0n;
+ * for await (const event of store.readAll({ after: checkpoint })) checkpoint = event.position;
  * ```
  */
 export function upstashEventStore(options: UpstashEventStoreOptions): EventStore {
   const prefix = validateKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
-  const defaultPageSize = options.pageSize ?? DEFAULT_EVENT_PAGE_SIZE;
+  const defaultPageSize = positive("pageSize", options.pageSize, DEFAULT_EVENT_PAGE_SIZE);
   const run = scriptRunner(options, prefix);
-
-  function decodeEvent(stream: string, version: number, item: unknown): StoredEvent {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(scriptString(item));
-    } catch (error) {
-      throw new CorruptDataError(`Event ${version} of stream ${JSON.stringify(stream)} is not a stored event`, { cause: error });
-    }
-    if (!Array.isArray(parsed) || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") {
-      throw new CorruptDataError(`Event ${version} of stream ${JSON.stringify(stream)} is not a stored event`);
-    }
-    return { stream, version, type: parsed[0], data: fromBase64(parsed[1]) };
-  }
+  const global = locateGlobalOrder(prefix);
 
   return {
     name: DRIVER_NAME,
-    capabilities: { readAll: false },
-    readAll: () => readAllUnsupported(DRIVER_NAME, "a store with a global order"),
+    capabilities: { readAll: true },
 
     async append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
       assertStream(stream);
@@ -491,12 +495,14 @@ export function upstashEventStore(options: UpstashEventStoreOptions): EventStore
       const args = [
         typeof expected === "number" ? "exact" : expected,
         typeof expected === "number" ? String(expected) : "0",
-        ...events.map((event) => JSON.stringify([event.type, toBase64(event.data)])),
+        where.slot,
+        ...events.map(encodeEvent),
       ];
-      const reply = await run({ operation: "append", script: APPEND, keys: [where.events], args, receiptSlot: where.slot });
-      const [applied, version] = scriptArray(reply);
+      const keys = [where.events, global.counter, global.log];
+      const reply = await run({ operation: "append", script: APPEND, keys, args, receiptSlot: where.slot });
+      const [applied, version, lastPosition] = scriptArray(reply);
       if (scriptNumber(applied) !== 1) throw new EventStoreConflictError(stream, expected, scriptNumber(version));
-      return { nextVersion: scriptNumber(version) };
+      return { nextVersion: scriptNumber(version), lastPosition: BigInt(scriptNumber(lastPosition)) };
     },
 
     async *read(stream: string, readOptions: ReadStreamOptions = {}): AsyncIterable<StoredEvent> {
@@ -510,6 +516,21 @@ export function upstashEventStore(options: UpstashEventStoreOptions): EventStore
         for (let i = 0; i < page.length; i++) yield decodeEvent(stream, next + i, page[i]);
         if (page.length < pageSize) return;
         next += page.length;
+      }
+    },
+
+    async *readAll(readOptions: ReadAllOptions = {}): AsyncIterable<GlobalEvent> {
+      const bounds = readAllBounds(readOptions, defaultPageSize);
+      let after = bounds.after;
+      while (true) {
+        const args = [String(after), String(bounds.pageSize), global.streamBase];
+        const page = scriptArray(await run({ operation: "readAll", script: READ_ALL, keys: [global.log], args }));
+        for (let i = 0; i < page.length; i += 2) {
+          const event = decodeGlobalEvent(page[i], page[i + 1]);
+          after = event.position;
+          yield event;
+        }
+        if (page.length < bounds.pageSize * 2) return;
       }
     },
 

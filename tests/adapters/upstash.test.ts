@@ -228,12 +228,81 @@ if (!url || !token) {
     const events = upstashEventStore({ client: new Redis({ url, token, enableTelemetry: false }) });
     const stream = unique("resend");
     const one = [{ type: "A", data: bytes(1) }];
-    assert.deepEqual(await withLostReply(stream, () => events.append(stream, one, "no_stream")), { nextVersion: 1 });
-    assert.deepEqual(await withLostReply(stream, () => events.append(stream, one, 1)), { nextVersion: 2 }, "no false conflict");
-    assert.deepEqual(await withLostReply(stream, () => events.append(stream, one, "any")), { nextVersion: 3 });
+    const { lastPosition: marker } = await events.append(unique("marker"), one, "no_stream");
+    const results = [
+      await withLostReply(stream, () => events.append(stream, one, "no_stream")),
+      await withLostReply(stream, () => events.append(stream, one, 1)),
+      await withLostReply(stream, () => events.append(stream, one, "any")),
+    ];
+    assert.deepEqual(results.map((result) => result.nextVersion), [1, 2, 3], "no false conflict");
     assert.equal(await events.version(stream), 3, "each append applied once");
+    const positions: bigint[] = [];
+    for await (const event of events.readAll({ after: marker })) if (event.stream === stream) positions.push(event.position);
+    assert.deepEqual(positions, results.map((result) => result.lastPosition), "each event has one position, the one its append reported");
     assert.equal(await withLostReply(stream, () => events.saveSnapshot(stream, { version: 3, data: bytes(3) })), true, "the snapshot was saved");
     assert.equal((await events.loadSnapshot(stream))?.version, 3);
+  });
+
+  test("upstash: events written in the 0.1 layout still read, and stay out of readAll", async () => {
+    const events = upstashEventStore(connection);
+    const stream = unique("old-layout");
+    // The 0.1 list element: ["<type>", "<base64 data>"], no position, no time, no metadata.
+    await raw().rpush(`quark:e:{${stream}}`, JSON.stringify(["Old", "Bwg="]));
+    const { lastPosition: marker } = await events.append(unique("marker"), [{ type: "M", data: bytes() }], "no_stream");
+    const appended = await events.append(stream, [{ type: "New", data: bytes(9), metadata: bytes(1, 2) }], 1);
+    const read = [];
+    for await (const event of events.read(stream)) read.push(event);
+    assert.deepEqual({ ...read[0]! }, { stream, version: 1, type: "Old", data: bytes(7, 8) }, "an old event has no metadata, createdAt or position");
+    assert.deepEqual(read[1]!.metadata, bytes(1, 2));
+    assert.equal(read[1]!.position, appended.lastPosition);
+    const all = [];
+    for await (const event of events.readAll({ after: marker })) if (event.stream === stream) all.push(event);
+    assert.deepEqual(all.map((event) => [event.version, event.type]), [[2, "New"]]);
+  });
+
+  test("upstash: an append of any size is one HTTP round trip, stamped by the server's clock", async () => {
+    const events = upstashEventStore(connection);
+    const stream = unique("one-trip");
+    await events.append(unique("warm-up"), [{ type: "E", data: bytes() }], "no_stream");
+    const batch = Array.from({ length: 2500 }, (_, index) => ({ type: "E", data: bytes(index % 256), metadata: bytes(index % 7) }));
+    const RealDate = Date;
+    const { result, requests } = await countRequests(stream, async () => {
+      // A client clock an hour fast, for Date.now() and new Date() alike.
+      globalThis.Date = class extends RealDate {
+        constructor(...args: []) {
+          if (args.length === 0) super(RealDate.now() + 3_600_000);
+          else super(...(args as unknown as [number]));
+        }
+        static override now = () => RealDate.now() + 3_600_000;
+      } as DateConstructor;
+      try {
+        return await events.append(stream, batch, "no_stream");
+      } finally {
+        globalThis.Date = RealDate;
+      }
+    });
+    assert.equal(requests, 1, "one EVALSHA");
+    const read = [];
+    for await (const event of events.read(stream, { pageSize: 1000 })) read.push(event);
+    assert.deepEqual(read.map((event) => event.version), batch.map((_, index) => index + 1));
+    for (const [index, event] of read.entries()) {
+      assert.equal(event.position, result.lastPosition! - BigInt(batch.length - 1 - index), "one append takes consecutive positions");
+      assert.deepEqual(event.metadata, bytes(index % 7));
+    }
+    assert.ok(Math.abs(read[0]!.createdAt!.getTime() - Date.now()) < 600_000, "not the client's shifted clock");
+  });
+
+  test("upstash: readAll returns hostile stream names exactly", async () => {
+    const events = upstashEventStore(connection);
+    const { lastPosition: marker } = await events.append(unique("marker"), [{ type: "M", data: bytes() }], "no_stream");
+    const suffixes = ["}{", "{a}", "a:1:b", "%7B", "%257D", "x\ny", "]] redis.call('FLUSHALL') --[[", "\u00e9\u{1F600}", "*?[x]\\"];
+    const streams = suffixes.map((suffix) => `${unique("hostile")}${suffix}`);
+    for (const stream of streams) await events.append(stream, [{ type: "A", data: bytes(1) }, { type: "B", data: bytes(2) }], "no_stream");
+    const seen = new Map<string, number[]>();
+    for await (const event of events.readAll({ after: marker, pageSize: 5 })) {
+      seen.set(event.stream, [...(seen.get(event.stream) ?? []), event.version]);
+    }
+    for (const stream of streams) assert.deepEqual(seen.get(stream), [1, 2], JSON.stringify(stream));
   });
 
   test("upstash: a resent write, delete or transaction returns the first outcome and never applies twice", async () => {
