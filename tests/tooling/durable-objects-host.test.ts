@@ -81,7 +81,11 @@ before(() => {
     modules: true,
     script: hostScript,
     compatibilityDate: "2025-09-01",
-    durableObjects: { JOURNALS: { className: "JournalHost", useSQLite: true }, TALLIES: { className: "TallyHost", useSQLite: true } },
+    durableObjects: {
+      COUNTERS: { className: "CounterHost", useSQLite: true },
+      JOURNALS: { className: "JournalHost", useSQLite: true },
+      TALLIES: { className: "TallyHost", useSQLite: true },
+    },
   });
 });
 after(() => hostWorker.dispose());
@@ -98,6 +102,12 @@ async function value(actor: string, id: string, method: string, ...args: unknown
   assert.ok(answer.ok, `${method} failed: ${JSON.stringify(answer)}`);
   return answer.value;
 }
+
+test("host: 50 concurrent callers on one id: no conflict seen by the object's observer, and the count is 50", async () => {
+  const results = await Promise.all(Array.from({ length: 50 }, () => value("counter", "c1", "increment")));
+  assert.deepEqual((results as number[]).sort((left, right) => left - right), Array.from({ length: 50 }, (_, index) => index + 1));
+  assert.deepEqual(await value("counter", "c1", "stats"), { count: 50, conflicts: 0 });
+});
 
 test("host: a turn that throws after changing its draft leaves the state as it was", async () => {
   assert.equal(await value("journal", "j1", "add", "first"), 1);

@@ -61,16 +61,45 @@ export const Tally = defineEventSourcedActor("tally", {
   },
 });
 
+// Conflicts the counter's host has seen, counted by its observer in the object's isolate. The
+// counter retries on conflict, so only this count would show one.
+let conflicts = 0;
+const count = defineState("count", { schema: v.number(), initial: 0 });
+
+export const Counter = defineActor("counter", {
+  states: { count },
+  conflict: "retry",
+  handlers: {
+    async increment({ states }) {
+      const next = states.count.value + 1;
+      // A pause between the read and the save, where a second activation could write.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      states.count.value = next;
+      await states.count.save();
+      return next;
+    },
+    stats: ({ states }) => ({ count: states.count.value, conflicts }),
+  },
+});
+
 export const JournalHost = actorHost(Journal, { idleTimeoutMs: 100 });
+export const CounterHost = actorHost(Counter, {
+  observer: {
+    write(event) {
+      if (event.kind === "conflict") conflicts++;
+    },
+  },
+});
 export const TallyHost = actorHost(Tally);
 
 interface Env {
+  readonly COUNTERS: DurableObjectNamespaceLike;
   readonly JOURNALS: DurableObjectNamespaceLike;
   readonly TALLIES: DurableObjectNamespaceLike;
 }
 
 interface Request_ {
-  readonly actor: "journal" | "tally" | "tally-on-journals" | "journal-in-one-object";
+  readonly actor: "counter" | "journal" | "tally" | "tally-on-journals" | "journal-in-one-object";
   readonly id: string;
   readonly method: string;
   readonly args: unknown[];
@@ -88,6 +117,7 @@ export async function typedCalls(env: Env): Promise<number> {
 // deno-lint-ignore no-explicit-any
 function refOf(env: Env, { actor, id }: Request_): Record<string, (...args: any[]) => Promise<unknown>> {
   if (actor === "tally") return actorClient(env.TALLIES, Tally).get(id);
+  if (actor === "counter") return actorClient(env.COUNTERS, Counter).get(id);
   // A namespace bound to the wrong class.
   if (actor === "tally-on-journals") return actorClient(env.JOURNALS, Tally).get(id);
   // A namespace that sends every id to one object, which must refuse a second actor id.
