@@ -102,6 +102,7 @@ export function actorClient<States extends StateDefinitions, Handlers extends Re
       for (const handler of Object.keys(definition.handlers)) {
         ref[handler] = async (...args) => {
           const body = encodeCall({ actorType, actorId, handler, args });
+          // A stub per call: Cloudflare advises a fresh stub after one has thrown, and they are cheap.
           const response = await namespace.get(namespace.idFromName(actorId)).fetch(CALL_URL, { method: "POST", body });
           const reply = decodeReply(new Uint8Array(await response.arrayBuffer()));
           if (reply.ok) return reply.value;
