@@ -6,7 +6,7 @@ import { resolveTables } from "../../adapters/_sql/dialect.ts";
 import { encodeKey } from "../../src/storage/keys.ts";
 import { isQuarkError } from "../../src/errors.ts";
 import { mssqlEventStore, mssqlStorage, type MssqlPool } from "../../adapters/mssql/mod.ts";
-import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { sqlEventStore } from "../../adapters/_sql/event_store.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
 import { registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
@@ -38,6 +38,7 @@ if (url === undefined) {
 
   runStorageConformance(test, { name: "mssql", open: () => mssqlStorage({ pool: shared }) });
   runContentionConformance(test, { name: "mssql", open: () => mssqlStorage({ pool: shared }) });
+  runLeaseConformance(test, { name: "mssql", open: () => mssqlStorage({ pool: shared }) });
   runEventStoreConformance(test, { name: "mssql", open: () => mssqlEventStore({ pool: shared }) });
 
   registerSqlAdapterCases(test, {

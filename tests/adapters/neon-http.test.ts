@@ -3,7 +3,7 @@ import process from "node:process";
 import { neon } from "@neondatabase/serverless";
 import { neonEventStore, neonStorage, type NeonDriverConfig, type NeonOptions } from "../../adapters/neon/mod.ts";
 import type { SqlTableOptions } from "../../adapters/_sql/dialect.ts";
-import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
 import { registerGapCases, registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
 
@@ -32,6 +32,7 @@ if (endpoint === undefined || url === undefined) {
   runStorageConformance(test, { name: "neon-http", open: () => neonStorage(connection) });
   runEventStoreConformance(test, { name: "neon-http", open: () => neonEventStore(connection) });
   runContentionConformance(test, { name: "neon-http", open: () => neonStorage(connection) });
+  runLeaseConformance(test, { name: "neon-http", open: () => neonStorage(connection) });
 
   const sql = neon(url);
   const raw = async (text: string, params?: readonly unknown[]) => (await sql.query(text, (params ?? []) as unknown[], { arrayMode: true })) as unknown[][];

@@ -4,7 +4,7 @@ import { Pool } from "@neondatabase/serverless";
 import ws from "ws";
 import { neonEventStore, neonStorage, type NeonDriverConfig, type NeonOptions, type NeonPoolClient } from "../../adapters/neon/mod.ts";
 import type { SqlTableOptions } from "../../adapters/_sql/dialect.ts";
-import { runContentionConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
+import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
 import { registerGapCases, registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
 
@@ -35,6 +35,7 @@ if (proxy === undefined || url === undefined) {
   runStorageConformance(test, { name: "neon-ws", open: () => neonStorage(connection) });
   runEventStoreConformance(test, { name: "neon-ws", open: () => neonEventStore(connection) });
   runContentionConformance(test, { name: "neon-ws", open: () => neonStorage(connection) });
+  runLeaseConformance(test, { name: "neon-ws", open: () => neonStorage(connection) });
 
   const raw = async (text: string, params?: readonly unknown[]) => {
     const pool = new Pool({ connectionString: url, max: 1 });
