@@ -3,6 +3,8 @@
 import type { ActorDefinition, Handler, StateDefinitions } from "../../src/actors/define_actor.ts";
 import type { ActorRef } from "../../src/actors/actor_system.ts";
 import { assertValidKeyPart } from "../../src/storage/keys.ts";
+import { StorageUnavailableError } from "../../src/errors.ts";
+import { DRIVER_NAME } from "./_sql.ts";
 import { CALL_URL, decodeReply, encodeCall, reviveError } from "./_wire.ts";
 
 /**
@@ -55,6 +57,9 @@ export interface ActorClient<Handlers> {
  * thrown in the object is thrown here with its name, message, code and fields, so
  * `isQuarkError(error, "STATE_VALIDATION")` works on the caller's side.
  *
+ * A call that fails in the platform instead (the object overloaded or reset, the network)
+ * fails with `StorageUnavailableError`: its outcome is unknown, as with any storage outage.
+ *
  * @param namespace The namespace binding, such as `env.ACCOUNTS`.
  * @param definition The definition the host class was made from.
  * @returns A client whose `get(actorId)` returns a typed reference.
@@ -102,9 +107,17 @@ export function actorClient<States extends StateDefinitions, Handlers extends Re
       for (const handler of Object.keys(definition.handlers)) {
         ref[handler] = async (...args) => {
           const body = encodeCall({ actorType, actorId, handler, args });
-          // A stub per call: Cloudflare advises a fresh stub after one has thrown, and they are cheap.
-          const response = await namespace.get(namespace.idFromName(actorId)).fetch(CALL_URL, { method: "POST", body });
-          const reply = decodeReply(new Uint8Array(await response.arrayBuffer()));
+          let bytes: Uint8Array;
+          try {
+            // A stub per call: Cloudflare advises a fresh stub after one has thrown, and they are cheap.
+            const response = await namespace.get(namespace.idFromName(actorId)).fetch(CALL_URL, { method: "POST", body });
+            bytes = new Uint8Array(await response.arrayBuffer());
+          } catch (error) {
+            // The platform failed (overloaded, network, object reset): the call may or may not
+            // have run. Cloudflare's `retryable` and `overloaded` flags stay on the cause.
+            throw new StorageUnavailableError(DRIVER_NAME, `a call of ${actorType}.${handler}`, error);
+          }
+          const reply = decodeReply(bytes);
           if (reply.ok) return reply.value;
           throw reviveError(reply.error);
         };

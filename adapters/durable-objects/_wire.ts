@@ -4,6 +4,7 @@
 // as its name, message, cause chain and every own field that serializes (`code`, `key`,
 // `expectedEtag`, `issues`, ...), so `isQuarkError(error, code)` holds on the caller's side.
 import { deserialize, serialize, serializeToString } from "../../src/codec/serializer.ts";
+import { ConfigurationError } from "../../src/errors.ts";
 
 /** Where the client posts; only the object's `fetch` sees it, so the host is arbitrary. */
 export const CALL_URL = "https://actor-host.quark/call";
@@ -48,9 +49,14 @@ export function encodeReply(reply: Reply): string {
 }
 
 export function decodeReply(bytes: Uint8Array): Reply {
-  const reply = deserialize(bytes);
+  let reply: unknown;
+  try {
+    reply = deserialize(bytes);
+  } catch {
+    // Not the serializer's text: checked below like any other foreign answer.
+  }
   if (!isRecord(reply) || (reply.ok !== true && !(reply.ok === false && isRecord(reply.error)))) {
-    throw new TypeError("The answer is not a reply of the actor host protocol: is the namespace bound to an actorHost class?");
+    throw new ConfigurationError("The Durable Object's answer is not a reply of the actor host protocol: is the namespace bound to an actorHost class?");
   }
   return reply as unknown as Reply;
 }

@@ -90,7 +90,7 @@ before(() => {
 });
 after(() => hostWorker.dispose());
 
-type Answer = { ok: true; value: unknown } | { ok: false; name: string; message: string; code?: string; quark: boolean; causeCode?: string };
+type Answer = { ok: true; value: unknown } | { ok: false; name: string; message: string; code?: string; quark: boolean; causeCode?: string; causeOverloaded?: boolean };
 
 async function call(actor: string, id: string, method: string, ...args: unknown[]): Promise<Answer> {
   const response = await hostWorker.dispatchFetch("http://host.test/", { method: "POST", body: stringify({ actor, id, method, args }) });
@@ -137,6 +137,13 @@ test("host: a result that cannot be serialized, a misbound namespace and a secon
   const second = await call("journal-in-one-object", "second", "add", "y");
   assert.deepEqual(second.ok ? {} : { code: second.code, quark: second.quark }, { code: "CONFIGURATION", quark: true });
   assert.match(second.ok ? "" : second.message, /hosts actor "journal"\/"first", not "journal"\/"second"/);
+});
+
+test("client: a platform failure is StorageUnavailableError (unknown outcome, Cloudflare's flags on the cause), a foreign answer a ConfigurationError", async () => {
+  const overloaded = await call("overloaded", "o1", "entries");
+  assert.deepEqual(overloaded.ok ? {} : { code: overloaded.code, quark: overloaded.quark, causeOverloaded: overloaded.causeOverloaded }, { code: "STORAGE_UNAVAILABLE", quark: true, causeOverloaded: true });
+  const foreign = await call("not-a-host", "o2", "entries");
+  assert.deepEqual(foreign.ok ? {} : { code: foreign.code, quark: foreign.quark }, { code: "CONFIGURATION", quark: true });
 });
 
 test("host: an event-sourced actor appends in its object, a command that fails appends nothing, concurrent commands all count", async () => {

@@ -99,7 +99,7 @@ interface Env {
 }
 
 interface Request_ {
-  readonly actor: "counter" | "journal" | "tally" | "tally-on-journals" | "journal-in-one-object";
+  readonly actor: "counter" | "journal" | "tally" | "overloaded" | "not-a-host" | "tally-on-journals" | "journal-in-one-object";
   readonly id: string;
   readonly method: string;
   readonly args: unknown[];
@@ -118,6 +118,12 @@ export async function typedCalls(env: Env): Promise<number> {
 function refOf(env: Env, { actor, id }: Request_): Record<string, (...args: any[]) => Promise<unknown>> {
   if (actor === "tally") return actorClient(env.TALLIES, Tally).get(id);
   if (actor === "counter") return actorClient(env.COUNTERS, Counter).get(id);
+  // Namespaces that fail as the platform can, or answer as something other than a host.
+  if (actor === "overloaded") {
+    const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+    return actorClient({ idFromName: (name) => name, get: () => ({ fetch: () => Promise.reject(overloaded) }) }, Journal).get(id);
+  }
+  if (actor === "not-a-host") return actorClient({ idFromName: (name) => name, get: () => ({ fetch: async () => new Response("hello") }) }, Journal).get(id);
   // A namespace bound to the wrong class.
   if (actor === "tally-on-journals") return actorClient(env.JOURNALS, Tally).get(id);
   // A namespace that sends every id to one object, which must refuse a second actor id.
@@ -135,8 +141,8 @@ export default {
       return new Response(stringify({ ok: true, value }));
     } catch (error) {
       const { name, message, code } = error as Error & { code?: string };
-      const cause = (error as { cause?: { code?: string } }).cause;
-      return new Response(stringify({ ok: false, name, message, code, quark: isQuarkError(error), causeCode: cause?.code }));
+      const cause = (error as { cause?: { code?: string; overloaded?: boolean } }).cause;
+      return new Response(stringify({ ok: false, name, message, code, quark: isQuarkError(error), causeCode: cause?.code, causeOverloaded: cause?.overloaded }));
     }
   },
 };
