@@ -10,6 +10,7 @@ import {
   LeaseHeldError,
   LeaseLostError,
   memoryStorage,
+  StorageUnavailableError,
   type StateStorage,
 } from "../../mod.ts";
 
@@ -190,5 +191,30 @@ test("a lease lost while the actor is still activating drops that activation too
   assert.equal(await a.actor(Slow, "s1").ping(), "pong", "the call in flight finishes");
   assert.equal(lost.length, 1);
   await assert.rejects(a.actor(Slow, "s1").ping(), (error) => error instanceof LeaseHeldError && error.holder === "intruder");
+  await a.shutdown();
+});
+
+test("a storage that stays down until the lease runs out loses it; the next call acquires it again", async () => {
+  const inner = memoryStorage();
+  let down = false;
+  const storage: StateStorage = {
+    ...inner,
+    write: (request) => down ? Promise.reject(new StorageUnavailableError("memory", "write", new Error("down"))) : inner.write(request),
+  };
+  let clock = 0;
+  const lost: LeaseLostError[] = [];
+  const a = createActorSystem({ storage, lease: { holder: "system-a", ttlMs: 1_000, maxClockSkewMs: 0, renewEveryMs: 5, now: () => clock, onLost: (error) => lost.push(error) } });
+  await a.actor(Counter, "c1").add(1);
+  down = true;
+  await sleep(50); // renewals fail, but the lease has not run out on a's clock
+  assert.equal(lost.length, 0);
+  clock = 1_000;
+  for (let waited = 0; lost.length === 0 && waited < 5_000; waited += 10) await sleep(10);
+  assert.equal(lost[0]?.newHolder, undefined);
+  assert.ok(lost[0]?.cause instanceof StorageUnavailableError);
+  down = false;
+  assert.equal(await a.actor(Counter, "c1").add(1), 2);
+  const record = JSON.parse(new TextDecoder().decode((await storage.read(leaseKey("counter", "c1")))!.value));
+  assert.equal(record.takeover, 2, "the next call acquired the lease afresh");
   await a.shutdown();
 });
