@@ -219,6 +219,8 @@ interface Activation {
   /** Set once deactivation starts; no turn starts on this activation after that. */
   closing: Promise<void> | undefined;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last call ended, on the `now()` clock; the idle timer measures from here. */
+  idleSince: number;
 }
 
 /** The registry with every storage wrapped once for the observer, when there is one. */
@@ -287,6 +289,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
       activated: false,
       closing: undefined,
       idleTimer: undefined,
+      idleSince: 0,
     };
   }
 
@@ -343,9 +346,12 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   }
 
   // A conflict or an unknown outcome leaves a cell possibly behind storage; the next turn
-  // starts from a fresh read instead of failing on the stale etag.
-  async function reloadStale(activation: Activation): Promise<void> {
-    await Promise.all([...activation.cells.values()].filter((cell) => cell.stale && cell.committed).map((cell) => cell.load()));
+  // starts from a fresh read instead of failing on the stale etag. Usually none is stale, and
+  // the turn then starts without waiting for anything.
+  function reloadStale(activation: Activation): Promise<unknown> | undefined {
+    let stale: StateCell<unknown>[] | undefined;
+    for (const cell of activation.cells.values()) if (cell.stale && cell.committed) (stale ??= []).push(cell);
+    return stale && Promise.all(stale.map((cell) => cell.load()));
   }
 
   async function runTurn(
@@ -356,16 +362,18 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     callPolicy: ConflictPolicy<unknown> | undefined,
     call: CallInfo,
   ): Promise<unknown> {
-    await ensureActivated(activation);
+    if (!activation.activated) await ensureActivated(activation);
     const { definition, actorId } = activation;
     const turn = { actorType: definition.actorType, actorId, handler: handlerName };
     for (let attempt = 1; ; attempt++) {
       const begin = now();
       const scope = createTurnScope(definition.actorType, actorId, callPolicy, definition.conflict, observer);
       try {
-        await reloadStale(activation);
+        const reloading = reloadStale(activation);
+        if (reloading) await reloading;
         const result = await handler(turnContext(activation, scope, call), ...args);
-        notify(observer, "actor", { kind: "turn", ...turn, attempt, durationMs: now() - begin, outcome: "ok" });
+        // Checked here, not only inside notify, so an unobserved turn builds no event.
+        if (observer) notify(observer, "actor", { kind: "turn", ...turn, attempt, durationMs: now() - begin, outcome: "ok" });
         return result;
       } catch (error) {
         notify(observer, "actor", { kind: "turn", ...turn, attempt, durationMs: now() - begin, outcome: "error", errorCode: errorCodeOf(error) });
@@ -378,14 +386,25 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     }
   }
 
+  // One timer per idle period, not one per call: re-arming a timer on every call costs more
+  // than the rest of a memory turn. A timer that finds the actor used since re-arms itself for
+  // what is left of the period, so an actor still deactivates `timeout` after its last call.
   function scheduleIdle(activation: Activation): void {
-    clearTimeout(activation.idleTimer);
     const timeout = activation.definition.idleTimeoutMs ?? options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     if (shutDown || !Number.isFinite(timeout) || activation.inFlight.size > 0) return;
+    activation.idleSince = now();
+    if (activation.idleTimer === undefined) armIdleTimer(activation, timeout, timeout);
+  }
+
+  function armIdleTimer(activation: Activation, timeout: number, delay: number): void {
     activation.idleTimer = setTimeout(() => {
-      // A call that arrived since keeps it active; that call's end schedules the next check.
-      if (activation.inFlight.size === 0) deactivate(activation, "idle").catch(() => {});
-    }, timeout);
+      activation.idleTimer = undefined;
+      // A call in flight keeps it active; that call's end schedules the next check.
+      if (activation.inFlight.size > 0 || activation.closing) return;
+      const idleFor = now() - activation.idleSince;
+      if (idleFor < timeout) armIdleTimer(activation, timeout, timeout - idleFor);
+      else deactivate(activation, "idle").catch(() => {});
+    }, delay);
     // An idle check must not keep a process alive on its own (Node and Bun timers have unref).
     (activation.idleTimer as { unref?: () => void }).unref?.();
   }
@@ -438,14 +457,17 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   }
 
   function enqueue(activation: Activation, message: Message): Promise<unknown> {
-    clearTimeout(activation.idleTimer);
     const turn = () => runTurn(activation, message.name, message.handler, message.args, message.policy, callInfoOf(message.origin));
     const result = activation.definition.reentrant ? turn() : activation.mailbox.run(turn);
     activation.inFlight.add(result);
-    return result.finally(() => {
+    // Registered before the caller's own reaction, so the call is out of `inFlight` by the
+    // time its caller resumes, without a `finally` promise between the caller and the result.
+    const settled = () => {
       activation.inFlight.delete(result);
       scheduleIdle(activation);
-    });
+    };
+    result.then(settled, settled);
+    return result;
   }
 
   function actor<States extends StateDefinitions, Handlers extends Record<string, Handler<States>>>(

@@ -10,11 +10,16 @@ export interface Mailbox {
 export function createMailbox(): Mailbox {
   let tail: Promise<unknown> = Promise.resolve();
   let depth = 0;
+  const finished = () => {
+    depth--;
+  };
   return {
     run<T>(task: () => Promise<T>): Promise<T> {
       depth++;
-      const result = tail.then(task).finally(() => depth--);
-      tail = result.catch(() => {});
+      const result = tail.then(task);
+      // One settled-either-way promise for the next task to wait on; it is registered first,
+      // so `depth` already counts this task out when the caller resumes.
+      tail = result.then(finished, finished);
       return result;
     },
     get depth() {

@@ -1,9 +1,10 @@
-import type { StateKey, TransactOperation } from "../storage/types.ts";
+import type { StateKey, TransactOperation, WriteResult } from "../storage/types.ts";
 import type { ConflictPolicy } from "./conflict.ts";
 import type { CommittedState, StateCell } from "./state_cell.ts";
 import { resolveConflict, type TurnScope } from "./turn_scope.ts";
 import { isQuarkError, type StateConflictError } from "../errors.ts";
 import { notify, type QuarkObserver } from "../observe/observer.ts";
+import { copyValue } from "./copy_value.ts";
 
 /**
  * Options for one save or delete.
@@ -181,12 +182,12 @@ export function createTurnHandle<T>(cell: StateCell<T>, scope: TurnScope): TurnS
       throw new Error(`State ${JSON.stringify(definition.name)} is not loaded yet: await its load() first (it is lazy)`);
     }
     base = cell.committed;
-    draft = structuredClone(base.value);
+    draft = copyValue(base.value);
     return base;
   }
 
   function confirm(value: T, etag: string | null, revision: number): void {
-    const committed = { value: structuredClone(value), etag, revision };
+    const committed = { value: copyValue(value), etag, revision };
     cell.committed = committed;
     base = committed;
     draft = value;
@@ -199,12 +200,15 @@ export function createTurnHandle<T>(cell: StateCell<T>, scope: TurnScope): TurnS
     for (let attempt = 1; ; attempt++) {
       const operation = writeOperation(cell, prepared, policy);
       try {
-        const result = await cell.storage.write(operation).catch(async (error) => {
+        let result: WriteResult;
+        try {
+          result = await cell.storage.write(operation);
+        } catch (error) {
           if (!isQuarkError(error, "STORAGE_UNAVAILABLE")) throw error;
           const landed = await recogniseLanded([{ cell, etag: operation.etag }], scope.observer);
           if (!landed) throw error;
-          return { etag: operation.etag, revision: landed[0]! };
-        });
+          result = { etag: operation.etag, revision: landed[0]! };
+        }
         confirm(prepared.value, result.etag, result.revision);
         return;
       } catch (error) {
@@ -262,7 +266,7 @@ export function createTurnHandle<T>(cell: StateCell<T>, scope: TurnScope): TurnS
     },
     async load() {
       base = await cell.load();
-      draft = structuredClone(base.value);
+      draft = copyValue(base.value);
       return draft;
     },
     policyFor(options) {
@@ -293,7 +297,7 @@ export function createTurnHandle<T>(cell: StateCell<T>, scope: TurnScope): TurnS
     },
     confirm,
     rollback() {
-      if (base) draft = structuredClone(base.value);
+      if (base) draft = copyValue(base.value);
     },
   };
   return handle;

@@ -102,8 +102,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
     }
   }
 
-  function apply(request: WriteRequest, revision: number | null): WriteResult {
-    const encoded = encodeKey(request.key);
+  function apply(request: WriteRequest, encoded: string, revision: number | null): WriteResult {
     if (revision === null) return { etag: request.etag, revision: current(encoded)!.revision };
     if (!records.has(encoded)) index.add(encoded);
     records.set(encoded, {
@@ -130,7 +129,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
     write(request: WriteRequest) {
       try {
         assertWritable(DRIVER_NAME, capabilities, request);
-        return Promise.resolve(apply(request, checkWrite(request, current(encodeKey(request.key)))));
+        const encoded = encodeKey(request.key);
+        return Promise.resolve(apply(request, encoded, checkWrite(request, current(encoded))));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -169,15 +169,16 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
       try {
         assertTransactable(DRIVER_NAME, capabilities, operations);
         // Check every precondition before applying anything, so a conflict applies nothing.
-        const revisions = operations.map((operation) => {
-          const stored = current(encodeKey(operation.key));
+        const encoded = operations.map((operation) => encodeKey(operation.key));
+        const revisions = operations.map((operation, index) => {
+          const stored = current(encoded[index]!);
           if (operation.kind === "write") return checkWrite(operation, stored);
           checkDelete(operation, stored);
           return null;
         });
         return Promise.resolve(operations.map((operation, index) => {
-          if (operation.kind === "write") return apply(operation, revisions[index]!);
-          remove(encodeKey(operation.key));
+          if (operation.kind === "write") return apply(operation, encoded[index]!, revisions[index]!);
+          remove(encoded[index]!);
           return null;
         }));
       } catch (error) {

@@ -46,6 +46,8 @@ function searchIn(entries: readonly string[], key: string, inclusive: boolean): 
  */
 export function sortedKeys(): SortedKeys {
   const blocks: string[][] = [];
+  // Counts adds and deletes, so a scan knows when its place may have moved.
+  let changes = 0;
 
   // The first block whose last key is not below `key` (or above it, when exclusive).
   function blockFor(key: string, inclusive: boolean): number {
@@ -56,6 +58,7 @@ export function sortedKeys(): SortedKeys {
     add(key) {
       if (blocks.length === 0) {
         blocks.push([key]);
+        changes++;
         return;
       }
       const index = Math.min(blockFor(key, true), blocks.length - 1);
@@ -63,6 +66,7 @@ export function sortedKeys(): SortedKeys {
       const at = searchIn(block, key, true);
       if (block[at] === key) return;
       block.splice(at, 0, key);
+      changes++;
       if (block.length >= 2 * BLOCK_SIZE) blocks.splice(index + 1, 0, block.splice(BLOCK_SIZE));
     },
     delete(key) {
@@ -72,17 +76,24 @@ export function sortedKeys(): SortedKeys {
       const at = searchIn(block, key, true);
       if (block[at] !== key) return;
       block.splice(at, 1);
+      changes++;
       if (block.length === 0) blocks.splice(index, 1);
     },
     *from(bound, inclusive) {
       let index = blockFor(bound, inclusive);
       if (index === blocks.length) return;
       let at = searchIn(blocks[index]!, bound, inclusive);
-      // Blocks may change under the caller between steps (an expired key is deleted while a
-      // page is read), so each step re-finds its place from the last key it yielded.
       while (index < blocks.length) {
         const key = blocks[index]![at]!;
+        const seen = changes;
         yield key;
+        if (changes === seen) {
+          // Nothing moved: step to the next entry.
+          if (++at === blocks[index]!.length) [index, at] = [index + 1, 0];
+          continue;
+        }
+        // The caller changed the set (an expired key is deleted while a page is read): find
+        // the place again from the last key yielded.
         index = blockFor(key, false);
         if (index === blocks.length) return;
         at = searchIn(blocks[index]!, key, false);
