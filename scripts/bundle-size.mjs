@@ -10,9 +10,10 @@ const root = new URL("..", import.meta.url).pathname;
 /**
  * The core entry's budget, min+gz, valibot excluded. Raised from 15 KiB to 20 KiB when turns
  * became units of work, the observer, bounded decoding and the key rule joined the core
- * (17.8 KiB then); it guards against accidental growth, not against features.
+ * (17.8 KiB then); raised to 26 KiB when event metadata, subscriptions, projections and
+ * leases joined it (22.8 KiB then). It guards against accidental growth, not against features.
  */
-export const CORE_BUDGET_BYTES = 20 * 1024;
+export const CORE_BUDGET_BYTES = 26 * 1024;
 
 const worker = `
 import * as v from "valibot";

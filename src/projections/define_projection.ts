@@ -17,8 +17,9 @@ import type { EventMetadata } from "../events/aggregate.ts";
 export interface ProjectedEvent {
   /** The event's stream. */
   readonly stream: string;
-  /** The actor type and id the stream belongs to. */
+  /** The actor type the stream belongs to. */
   readonly actorType: string;
+  /** The actor id the stream belongs to. */
   readonly actorId: string;
   /** The event's version in its stream. */
   readonly version: number;
@@ -93,11 +94,17 @@ export interface Projection<State, Event> {
   readonly name: string;
   /** The event sources by actor type. */
   readonly sources: ReadonlyMap<string, EventSource>;
+  /** The documents' schema. */
   readonly schema: StandardSchemaV1<unknown, State>;
+  /** The schema version of documents written now. */
   readonly version: number;
+  /** Upcasters for documents written by older versions. */
   readonly migrate: Upcasters;
+  /** A fresh document before its first event. */
   readonly initial: () => State;
+  /** Which document an event updates, or `undefined` to skip it. */
   readonly keyOf: (event: Event, info: ProjectedEvent) => string | undefined;
+  /** Folds one event into a document; pure. */
   readonly apply: (state: State, event: Event, info: ProjectedEvent) => State;
 }
 

@@ -98,6 +98,8 @@ export function createProjector<State, Event>(projection: Projection<State, Even
   }
 
   async function describe(event: GlobalEvent): Promise<{ event: Event; info: ProjectedEvent } | undefined> {
+    // Streams that `streamNameOf` did not name belong to no actor type: pass them over.
+    if (event.stream.split("/").length !== 2) return undefined;
     const { actorType, actorId } = decodeKey(`${event.stream}/`);
     const source = projection.sources.get(actorType);
     if (!source) return undefined;

@@ -1,4 +1,4 @@
-// A modest budget of the turn and event-sourced models (tests/model/) on the servers `npm test`
+// A modest budget of the turn, event-sourced and projection models (tests/model/) on the servers `npm test`
 // starts: PostgreSQL, Upstash (Redis behind the REST bridge) and DynamoDB (moto). Each is
 // skipped, loudly and by name, when its service is not running. Larger runs:
 // `npm run test:model -- --backend NAME --runs N`.
@@ -7,6 +7,7 @@ import process from "node:process";
 import { openModelBackend } from "../model/backends.ts";
 import { checkTurnModel } from "../model/turn_model.ts";
 import { checkEventModel } from "../model/event_model.ts";
+import { checkProjectionModel } from "../model/projection_model.ts";
 
 const budgets = [
   { backend: "postgres", needs: "POSTGRES_URL", runs: 100 },
@@ -26,6 +27,10 @@ for (const { backend, needs, runs } of budgets) {
     try {
       await checkTurnModel({ name: backend, storage: opened.storage, runs });
       await checkEventModel({ name: backend, eventStore: opened.eventStore, runs });
+      // Projections need the global order; stores without it refuse readAll by name.
+      if (opened.eventStore.capabilities.readAll) {
+        await checkProjectionModel({ label: backend, eventStore: opened.eventStore, storage: opened.storage, runs: Math.ceil(runs / 3) });
+      }
     } finally {
       await opened.close();
     }

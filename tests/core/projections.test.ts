@@ -88,8 +88,10 @@ test("a projection folds each account's deposits, reads by key, and rebuilds to 
   const storage = memoryStorage();
   const system = createActorSystem({ storage, eventStore });
   for (const [id, cents] of [["alice", 500], ["bob", 70], ["alice", 25]] as const) await system.actor(Ledger, id).deposit(cents);
+  // Streams not named by streamNameOf, or of other actor types, are passed over.
+  await eventStore.append("plain-stream", [{ type: "Other", data: new Uint8Array() }], "no_stream");
   const projector = createProjector(Balances, { eventStore, storage, batchSize: 2 });
-  assert.equal(await projector.catchUp(), 3);
+  assert.equal(await projector.catchUp(), 4);
   assert.deepEqual(await projector.read("alice"), { cents: 525, deposits: 2 });
   assert.deepEqual(await projector.read("carol"), { cents: 0, deposits: 0 });
   await system.actor(Ledger, "bob").deposit(5);
