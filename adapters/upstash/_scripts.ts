@@ -31,7 +31,7 @@ end`;
  * The receipt holds the reply as a list: numbers come back as text and are turned back
  * into numbers, strings keep their "~" guard.
  */
-function withReceipt(body: string): string {
+export function withReceipt(body: string): string {
   return `
 local stored = redis.call('LRANGE', KEYS[1], 0, -1)
 if #stored > 0 then
