@@ -39,6 +39,11 @@ export interface ProjectorOptions {
   readonly codec?: Codec | CodecOptions | undefined;
   /** How many events one commit covers. Defaults to 100. */
   readonly batchSize?: number | undefined;
+  /**
+   * Where a new read model starts: after this position. Rebuilds start there too. Defaults
+   * to `0n`, every event; an append's `lastPosition` starts it after that append.
+   */
+  readonly from?: bigint | undefined;
 }
 
 /**
@@ -66,7 +71,7 @@ export interface Projector<State> {
   /** The position the live read model has reached. */
   position(): Promise<bigint>;
   /**
-   * Replays every event from position 0 into a fresh read model, then swaps it in. Live
+   * Replays every event after `from` into a fresh read model, then swaps it in. Live
    * projectors switch to it on their next batch; the old documents are deleted where the
    * storage can list them.
    */
@@ -80,6 +85,7 @@ export function createProjector<State, Event>(projection: Projection<State, Even
   const codec = options.codec && "encode" in options.codec ? options.codec : createCodec(options.codec ?? {});
   const batchSize = options.batchSize ?? 100;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a whole number of at least 1, got ${batchSize}`);
+  const start = options.from ?? 0n;
   const target = `${projection.name} projection`;
   const activeKey: StateKey = { actorType: PROJECTION_TYPE, actorId: projection.name, stateName: ACTIVE };
   const checkpointKey = (generation: string): StateKey => ({ actorType: PROJECTION_TYPE, actorId: projection.name, stateName: `${generation}:checkpoint` });
@@ -114,8 +120,9 @@ export function createProjector<State, Event>(projection: Projection<State, Even
   /** One batch into `generation`: false when another projector committed first. */
   async function batchInto(generation: string): Promise<{ committed: boolean; processed: number }> {
     const checkpoint = await readPosition(storage, checkpointKey(generation));
+    const after = checkpoint.etag === null ? start : checkpoint.position;
     const events: GlobalEvent[] = [];
-    for await (const event of eventStore.readAll({ after: checkpoint.position, pageSize: batchSize })) {
+    for await (const event of eventStore.readAll({ after, pageSize: batchSize })) {
       events.push(event);
       if (events.length === batchSize) break;
     }
@@ -193,7 +200,8 @@ export function createProjector<State, Event>(projection: Projection<State, Even
       return decodeDocument(storageKey, await storage.read(storageKey));
     },
     async position() {
-      return (await readPosition(storage, checkpointKey(await live()))).position;
+      const checkpoint = await readPosition(storage, checkpointKey(await live()));
+      return checkpoint.etag === null ? start : checkpoint.position;
     },
     async rebuild() {
       const previous = await activeGeneration();

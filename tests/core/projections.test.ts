@@ -172,3 +172,19 @@ test("a subscription whose handler throws stops, and its checkpoint stays before
   const record = await storage.read({ actorType: "quark.subscription", actorId: "fails", stateName: "checkpoint" });
   assert.equal(new TextDecoder().decode(record!.value), "1");
 });
+
+test("a projector with `from` starts after that position, and so do its rebuilds", async () => {
+  const eventStore = memoryEventStore();
+  const storage = memoryStorage();
+  const system = createActorSystem({ storage, eventStore });
+  await system.actor(Ledger, "alice").deposit(100);
+  const start = (await eventStore.append("marker/x", [{ type: "Start", data: new Uint8Array() }], "no_stream")).lastPosition;
+  await system.actor(Ledger, "alice").deposit(7);
+  const projector = createProjector(Balances, { eventStore, storage, from: start });
+  assert.equal(await projector.position(), start);
+  await projector.catchUp();
+  assert.deepEqual(await projector.read("alice"), { cents: 7, deposits: 1 });
+  await projector.rebuild();
+  assert.deepEqual(await projector.read("alice"), { cents: 7, deposits: 1 });
+  await system.shutdown();
+});

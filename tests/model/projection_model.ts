@@ -33,6 +33,8 @@ interface World {
   readonly storage: StateStorage;
   readonly scheduler: fc.Scheduler;
   readonly name: string;
+  /** Where the world's events begin: the store is shared with other tests and runs. */
+  readonly from: bigint;
   readonly streams: string[];
   projectors: { projector: Projector<Doc>; faults: FaultQueue }[];
 }
@@ -50,7 +52,7 @@ function newProjector(world: World, batchSize: number, storage?: StateStorage) {
   });
   const faults = createFaultQueue();
   const through = storage ?? faultyStorage(world.storage, world.scheduler, faults);
-  return { projector: createProjector(projection, { eventStore: world.eventStore, storage: through, codec, batchSize }), faults };
+  return { projector: createProjector(projection, { eventStore: world.eventStore, storage: through, codec, batchSize, from: world.from }), faults };
 }
 
 async function append(world: World, writer: number, amounts: number[]): Promise<void> {
@@ -147,6 +149,7 @@ export async function checkProjectionModel(target: ProjectionModelTarget): Promi
       storage: target.storage,
       scheduler,
       name: `model-${run}`,
+      from: (await target.eventStore.append(`model-start/${run}`, [{ type: "Start", data: new Uint8Array() }], "no_stream")).lastPosition ?? 0n,
       streams: Array.from({ length: writers }, (_, index) => `${source.actorType}/${run}-w${index}`),
       projectors: [],
     };
