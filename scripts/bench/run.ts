@@ -19,6 +19,7 @@ const SUITES: Record<string, () => Promise<{ open: OpenSuite }>> = {
   memory: () => import("./memory.ts"),
   pglite: () => import("./sql.ts").then((module) => ({ open: module.openPglite })),
   postgres: () => import("./sql.ts").then((module) => ({ open: module.openPostgres })),
+  neon: () => import("./sql.ts").then((module) => ({ open: module.openNeon })),
   upstash: () => import("./upstash.ts"),
 };
 // Each visit to a case takes samples for about this long, so slow and fast cases get

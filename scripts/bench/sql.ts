@@ -1,6 +1,6 @@
 /**
- * SQL suites of `npm run bench`, for PostgreSQL (postgres.js) and PGlite, each next to its raw
- * driver:
+ * SQL suites of `npm run bench`, for PostgreSQL (postgres.js), Neon (HTTP `neon()` on the local
+ * bridge) and PGlite, each next to its raw driver:
  *
  * - the adapter's conditional write, the raw driver running the very same statement (the text
  *   and parameters the shared dialect builds), and a minimal hand-written
@@ -8,7 +8,8 @@
  * - an actor call that saves, against the raw write, one caller and 16 callers at once;
  * - writes of 1 KB, 100 KB and 1 MB through the adapter and through the raw statement;
  * - round trips per write, counted for real: postgres through a counting TCP relay in front of
- *   the server (a round trip is a client send that follows a server reply), PGlite (no
+ *   the server (a round trip is a client send that follows a server reply), neon by wrapping
+ *   the driver's `fetch`, PGlite (no
  *   network) by counting the statements handed to it.
  *
  * The runner interleaves every case in a random order per cycle, so neither side always pays
@@ -19,6 +20,9 @@ import postgres from "postgres";
 import { PGlite } from "@electric-sql/pglite";
 import { postgresStorage, type PostgresJsClient } from "../../adapters/postgres/mod.ts";
 import { pgliteStorage, type PGliteClient } from "../../adapters/pglite/mod.ts";
+import { neon, neonConfig } from "@neondatabase/serverless";
+import { neonStorage } from "../../adapters/neon/mod.ts";
+import { byteaHex } from "../../adapters/_sql/executor.ts";
 import { postgresDialect } from "../../adapters/_sql/postgres_dialect.ts";
 import { resolveTables } from "../../adapters/_sql/dialect.ts";
 import type { SqlStateStorage } from "../../adapters/_sql/storage.ts";
@@ -38,6 +42,8 @@ interface Target {
   readonly name: string;
   readonly storage: SqlStateStorage;
   readonly raw: Raw;
+  /** Bytes as the raw driver takes them. */
+  readonly bytes: (bytes: Uint8Array) => unknown;
   readonly roundTrips: () => number;
   readonly unit: string;
   readonly close: () => Promise<void>;
@@ -63,15 +69,15 @@ async function chain(storage: SqlStateStorage, value: Uint8Array) {
       etag = (await storage.write({ key, value, etag: crypto.randomUUID(), expectedEtag: etag })).etag;
     },
     // The raw driver runs exactly the statement the adapter sends, outside the adapter.
-    raw: async (raw: Raw) => {
+    raw: async (target: Target) => {
       const next = crypto.randomUUID();
       const statement = postgresDialect.writeState(tables, { key, value, etag: next, expectedEtag: etag });
-      await raw(statement.text, [...statement.params]);
+      await target.raw(statement.text, statement.params.map((param) => (param instanceof Uint8Array ? target.bytes(param) : param)));
       etag = next;
     },
-    minimal: async (raw: Raw) => {
+    minimal: async (target: Target) => {
       const next = crypto.randomUUID();
-      await raw(MINIMAL_UPDATE, [value, next, key.actorType, key.actorId, key.stateName, etag]);
+      await target.raw(MINIMAL_UPDATE, [target.bytes(value), next, key.actorType, key.actorId, key.stateName, etag]);
       etag = next;
     },
   };
@@ -90,16 +96,16 @@ async function sqlSuite(target: Target): Promise<BenchSuite> {
   for (const [label, bytes] of SIZES.slice(1)) {
     const sizedChain = await chain(target.storage, noise(bytes));
     sized.push({ name: `adapter write ${label}`, ops: 1, sample: sizedChain.adapter });
-    sized.push({ name: `raw same statement ${label}`, ops: 1, sample: () => sizedChain.raw(target.raw) });
+    sized.push({ name: `raw same statement ${label}`, ops: 1, sample: () => sizedChain.raw(target) });
   }
   return {
     name: target.name,
     cases: [
       { name: "adapter write", ops: 1, sample: single.adapter },
-      { name: "raw same statement", ops: 1, sample: () => single.raw(target.raw) },
-      { name: "raw minimal UPDATE", ops: 1, sample: () => single.minimal(target.raw) },
+      { name: "raw same statement", ops: 1, sample: () => single.raw(target) },
+      { name: "raw minimal UPDATE", ops: 1, sample: () => single.minimal(target) },
       { name: "actor save", ops: 1, sample: () => one.bump() },
-      { name: `raw same statement, ${CALLERS} callers`, ops: CALLERS * PER_CALLER, sample: () => concurrently(CALLERS, PER_CALLER, (caller) => callers[caller]!.raw(target.raw)) },
+      { name: `raw same statement, ${CALLERS} callers`, ops: CALLERS * PER_CALLER, sample: () => concurrently(CALLERS, PER_CALLER, (caller) => callers[caller]!.raw(target)) },
       { name: `actor save, ${CALLERS} callers`, ops: CALLERS * PER_CALLER, sample: () => concurrently(CALLERS, PER_CALLER, (caller) => many[caller]!.bump()) },
       ...sized,
     ],
@@ -175,12 +181,34 @@ async function postgresTarget(url: string): Promise<Target> {
     storage,
     // Prepared, as the adapter does, so both sides pay the same protocol cost.
     raw: (text, params) => sql.unsafe(text, params as never[], { prepare: true }).values(),
+    bytes: (bytes) => bytes,
     roundTrips: relay.roundTrips,
     unit: "TCP round trips",
     close: async () => {
       await sql.end({ timeout: 1 });
       relay.close();
     },
+  };
+}
+
+async function neonTarget(url: string, endpoint: string): Promise<Target> {
+  let fetches = 0;
+  neonConfig.fetchEndpoint = endpoint;
+  neonConfig.fetchFunction = (input: string, init: RequestInit) => {
+    fetches++;
+    return fetch(input, init);
+  };
+  const sql = neon(url);
+  const storage = neonStorage({ sql: sql as never });
+  await storage.ensureSchema();
+  return {
+    name: "neon",
+    storage,
+    raw: (text, params) => sql.query(text, params, { arrayMode: true }),
+    bytes: (bytes) => byteaHex(bytes),
+    roundTrips: () => fetches,
+    unit: "HTTP requests",
+    close: async () => {},
   };
 }
 
@@ -202,6 +230,7 @@ async function pgliteTarget(): Promise<Target> {
     name: "pglite",
     storage,
     raw: (text, params) => db.query(text, params, { rowMode: "array" }),
+    bytes: (bytes) => bytes,
     roundTrips: () => statements,
     unit: "statements (no network)",
     close: () => db.close(),
@@ -213,6 +242,12 @@ async function pgliteTarget(): Promise<Target> {
 export const openPostgres: OpenSuite = async (env) => {
   if (!env.POSTGRES_URL) return "POSTGRES_URL is not set (start it with scripts/services/postgres.sh start)";
   return sqlSuite(await postgresTarget(env.POSTGRES_URL));
+};
+
+/** The Neon suite (HTTP `neon()`, on the local bridge), when `NEON_URL` and `NEON_HTTP_ENDPOINT` are set. */
+export const openNeon: OpenSuite = async (env) => {
+  if (!env.NEON_URL || !env.NEON_HTTP_ENDPOINT) return "NEON_HTTP_ENDPOINT is not set (start it with scripts/services/neon-http.sh start)";
+  return sqlSuite(await neonTarget(env.NEON_URL, env.NEON_HTTP_ENDPOINT));
 };
 
 /** The PGlite suite, in process. */
