@@ -47,6 +47,27 @@ export async function checkIsolatesSharingUpstash(left: string, right: string): 
   assert.equal(await readCount(right, `${id}-sequential`), 2, "the other isolate reads the count");
 }
 
+/**
+ * Deposits go through the ledger actor; the balances read model, which the server's projector
+ * follows, catches up with each of them: every deposit counted once, none twice.
+ */
+export async function assertReadModelFollows(url: string): Promise<void> {
+  const deposits = [250, 100, 5];
+  const answers = await Promise.all(deposits.map(async (cents) => {
+    const response = await fetch(`${url}/ledgers/ada/deposits?cents=${cents}`, { method: "POST" });
+    assert.equal(response.status, 200, `deposit of ${cents} answered ${response.status}: ${await response.clone().text()}`);
+    return ((await response.json()) as { balance: number }).balance;
+  }));
+  assert.equal(Math.max(...answers), 355, "the actor's balance after three deposits");
+  let balance = { cents: 0, deposits: 0 };
+  // The projector polls; ask until it has caught up, for at most a few hundred polls.
+  for (let attempt = 0; attempt < 500 && balance.deposits < deposits.length; attempt++) {
+    balance = (await (await fetch(`${url}/balances/ada`)).json()) as typeof balance;
+    if (balance.deposits < deposits.length) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.deepEqual({ cents: balance.cents, deposits: balance.deposits }, { cents: 355, deposits: 3 }, "the read model after three deposits");
+}
+
 /** SIGTERM ran the recipe's shutdown to its end ("shut down"), and the process then exited. */
 async function assertStopsCleanly(server: RunningServer): Promise<void> {
   const exit = await server.stop();
@@ -61,12 +82,13 @@ async function assertStopsCleanly(server: RunningServer): Promise<void> {
  * concurrent increments all count, SIGTERM makes the process exit on its own (so shutdown
  * closed everything), and a restart on the same data folder finds the counts.
  */
-export async function checkPgliteServer(command: string, args: readonly string[]): Promise<void> {
+export async function checkPgliteServer(command: string, args: readonly string[], extra?: (url: string) => Promise<void>): Promise<void> {
   const env = { DATA_DIR: join(await mkdtemp(join(tmpdir(), "quark-recipe-")), "db") };
   const first = await startServer(command, args, env);
   try {
     await assertCountPersistsAcrossRequests(first.url, "sequential");
     await assertConcurrentIncrementsAllCount([first.url, first.url], "concurrent");
+    await extra?.(first.url);
   } finally {
     await assertStopsCleanly(first);
   }

@@ -8,20 +8,27 @@
 import { mkdirSync } from "node:fs";
 import process from "node:process";
 import { serve } from "@hono/node-server";
-import { createActorSystem } from "../../../mod.ts";
-import { pgliteStorage } from "../../../adapters/pglite/mod.ts";
+import { createActorSystem, createProjector } from "../../../mod.ts";
+import { pgliteEventStore, pgliteStorage } from "../../../adapters/pglite/mod.ts";
+import { Balances } from "../ledger.ts";
 import { counterApp } from "./app.ts";
 
 const dataDir = process.env.DATA_DIR ?? ".data/hono-node";
 mkdirSync(dataDir, { recursive: true }); // PGlite makes its own folder, not the parents
-const system = createActorSystem({ storage: pgliteStorage({ dataDir, autoCreateSchema: true }), closeStorages: true });
+const storage = pgliteStorage({ dataDir, autoCreateSchema: true });
+const eventStore = pgliteEventStore({ dataDir, autoCreateSchema: true }); // shares the PGlite of dataDir
+const system = createActorSystem({ storage, eventStore, closeStorages: true });
+// The read model is kept up to date by this process, polling the global order of events.
+const balances = createProjector(Balances, { eventStore, storage });
+const following = balances.start({ pollIntervalMs: 20, maxPollIntervalMs: 200 });
 
-const server = serve({ fetch: counterApp(system).fetch, hostname: "127.0.0.1", port: Number(process.env.PORT ?? 3000) }, (info) => {
+const server = serve({ fetch: counterApp(system, balances).fetch, hostname: "127.0.0.1", port: Number(process.env.PORT ?? 3000) }, (info) => {
   console.log(`listening on http://127.0.0.1:${info.port}`);
 });
 
 async function stop(): Promise<void> {
   await new Promise((resolve) => server.close(resolve));
+  await following.stop();
   await system.shutdown();
   console.log("shut down");
 }
