@@ -12,48 +12,56 @@ import { CorruptDataError, DecodeLimitError } from "../errors.ts";
 
 // Deeper trees go to devalue: a recursive walk this deep is still far from any stack limit.
 const MAX_PLAIN_DEPTH = 256;
+let idleSeen: Set<object> | undefined = new Set();
+
+function walk(node: unknown, depth: number, seen: Set<object>): number {
+  switch (typeof node) {
+    case "string":
+    case "boolean":
+      return 1;
+    case "number":
+      return Number.isFinite(node) && !Object.is(node, -0) ? 1 : NaN;
+    case "object":
+      break;
+    default:
+      return NaN;
+  }
+  if (node === null) return 1;
+  if (depth > MAX_PLAIN_DEPTH || seen.has(node)) return NaN;
+  seen.add(node);
+  let count = 1;
+  if (Array.isArray(node)) {
+    if (Object.getPrototypeOf(node) !== Array.prototype) return NaN;
+    // A hole reads as undefined, which is not plain either.
+    for (let index = 0; index < node.length; index++) count += walk(node[index], depth + 1, seen);
+    return count;
+  }
+  // devalue keeps null prototypes and refuses `__proto__` keys and symbol keys; leave those to it.
+  if (Object.getPrototypeOf(node) !== Object.prototype || Object.getOwnPropertySymbols(node).length > 0) return NaN;
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    if (key === "__proto__") return NaN;
+    count += walk((node as Record<string, unknown>)[key], depth + 1, seen);
+  }
+  return count;
+}
 
 /**
  * The node count of `value` as devalue's limits count it (every value once per place), when
  * `value` is a plain JSON tree; `undefined` when it is anything else.
  */
 export function plainJsonNodes(value: unknown): number | undefined {
-  const seen = new Set<object>();
-
-  function walk(node: unknown, depth: number): number {
-    switch (typeof node) {
-      case "string":
-      case "boolean":
-        return 1;
-      case "number":
-        return Number.isFinite(node) && !Object.is(node, -0) ? 1 : NaN;
-      case "object":
-        break;
-      default:
-        return NaN;
-    }
-    if (node === null) return 1;
-    if (depth > MAX_PLAIN_DEPTH || seen.has(node)) return NaN;
-    seen.add(node);
-    let count = 1;
-    if (Array.isArray(node)) {
-      if (Object.getPrototypeOf(node) !== Array.prototype) return NaN;
-      // A hole reads as undefined, which is not plain either.
-      for (let index = 0; index < node.length; index++) count += walk(node[index], depth + 1);
-      return count;
-    }
-    // devalue keeps null prototypes and refuses `__proto__` keys and symbol keys; leave those to it.
-    if (Object.getPrototypeOf(node) !== Object.prototype || Object.getOwnPropertySymbols(node).length > 0) return NaN;
-    for (const key in node) {
-      if (!Object.hasOwn(node, key)) continue;
-      if (key === "__proto__") return NaN;
-      count += walk((node as Record<string, unknown>)[key], depth + 1);
-    }
-    return count;
+  // One set for every walk, emptied after each, saves an allocation per encode; a walk started
+  // from inside another (a getter that encodes) gets a set of its own.
+  const seen = idleSeen ?? new Set<object>();
+  idleSeen = undefined;
+  try {
+    const count = walk(value, 0, seen);
+    return Number.isNaN(count) ? undefined : count;
+  } finally {
+    seen.clear();
+    idleSeen = seen;
   }
-
-  const count = walk(value, 0);
-  return Number.isNaN(count) ? undefined : count;
 }
 
 /**
