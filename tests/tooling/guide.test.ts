@@ -1,54 +1,151 @@
-// Runs every ```ts block of the README and the Persistence guide as its own program, so
-// the documentation cannot drift from the code. A block preceded by `<!-- needs: NAME -->`
-// runs when that environment variable is set (npm test sets it by starting the server).
-import { test } from "node:test";
+// Every TypeScript block of the README and docs/**/*.md, so the documentation cannot drift
+// from the code (the fence rules are in docs-blocks.ts):
+//   1. every fence carries a known info string;
+//   2. every ```ts block, `ts ignore` included, type-checks in one tsc run under the strictest
+//      configuration a user may have (strict, exactOptionalPropertyTypes,
+//      noUncheckedIndexedAccess), with @quark/persistence mapped to the sources;
+//   3. every ```ts block runs on Node (tsx), Deno and Bun: one process per file and runtime,
+//      importing its blocks one after another, each a module of its own, in a scratch folder.
+//      The process must then exit on its own, so a block that leaves a storage open fails.
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
+import { type CodeBlock, markdownFiles, readBlocks, root, withSourceImports } from "./docs-blocks.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
-const snippetDir = join(root, ".cache", "doc-snippets");
-mkdirSync(snippetDir, { recursive: true });
+const MIN_RUNNABLE_BLOCKS = 45;
+const outDir = join(root, ".cache", "doc-blocks");
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(outDir, { recursive: true });
 
-function entryPath(subpath: string | undefined): string {
-  if (subpath === undefined) return join(root, "mod.ts");
-  if (subpath === "testing") return join(root, "src", "testing", "mod.ts");
-  return join(root, "adapters", subpath, "mod.ts");
+const docs = markdownFiles().map((doc) => ({ doc, ...readBlocks(doc) }));
+const blocks = docs.flatMap((entry) => entry.blocks);
+const slug = (doc: string) => doc.replace(/\W/g, "_");
+const blockFile = (block: CodeBlock) => `block_${slug(block.doc)}_L${block.line}.ts`;
+for (const block of blocks) {
+  // `export {}` makes each block a module: top-level await, and names of its own.
+  writeFileSync(join(outDir, blockFile(block)), `${withSourceImports(block.code, outDir)}\nexport {};\n`);
 }
 
-interface Snippet {
-  readonly line: number;
-  readonly code: string;
-  readonly needs?: string;
+test("every fence in the docs is a known kind", () => {
+  const problems = docs.flatMap((entry) => entry.problems).map(({ doc, line, problem }) => `${doc}:${line}: ${problem}`);
+  assert.deepEqual(problems, [], "use ```ts, ```ts ignore, or one of sh, bash, console, text, json, jsonc, toml, ndjson, sql");
+});
+
+test(`the docs hold at least ${MIN_RUNNABLE_BLOCKS} runnable TypeScript blocks`, () => {
+  const runnable = blocks.filter((block) => block.run).length;
+  assert.ok(runnable >= MIN_RUNNABLE_BLOCKS, `found ${runnable}`);
+});
+
+const runtimes = {
+  node: [process.execPath, "--import", import.meta.resolve("tsx")],
+  deno: [join(root, "node_modules/.bin/deno"), "run", "-A", "--no-check", "--config", join(root, "deno.json")],
+  bun: [join(root, "node_modules/.bin/bun"), "run"],
+} as const;
+
+interface RuntimeRun {
+  readonly runtime: string;
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly results: ReadonlyMap<number, string>;
+  /** Milliseconds per block that passed, for the report: never asserted. */
+  readonly times: ReadonlyMap<number, number>;
+  readonly output: string;
 }
 
-function snippetsOf(markdown: string): Snippet[] {
-  const snippets: Snippet[] = [];
-  const pattern = /(?:<!-- needs: ([A-Z0-9_]+) -->\n)?```ts\n([\s\S]*?)```/g;
-  for (const match of markdown.matchAll(pattern)) {
-    const line = markdown.slice(0, match.index).split("\n").length;
-    snippets.push({ line, code: match[2]!, needs: match[1] });
-  }
-  return snippets;
+const MARKER = "@@quark-doc-block";
+
+/** Runs the blocks of one file, in order, in one process of the runtime. */
+function runBlocks(runtime: keyof typeof runtimes, doc: string, runnable: readonly CodeBlock[]): Promise<RuntimeRun> {
+  const runner = join(outDir, `run_${slug(doc)}.ts`);
+  writeFileSync(runner, [
+    `const blocks: [number, string][] = ${JSON.stringify(runnable.map((block) => [block.line, `./${blockFile(block)}`]))};`,
+    `for (const [line, path] of blocks) {`,
+    `  const started = performance.now();`,
+    `  try {`,
+    `    await import(path);`,
+    `    console.log("\\n${MARKER} " + line + " ok " + Math.round(performance.now() - started));`,
+    `  } catch (error) {`,
+    `    console.log("\\n${MARKER} " + line + " " + JSON.stringify(String((error as Error)?.stack ?? error)));`,
+    `  }`,
+    `}`,
+    `export {};`,
+  ].join("\n"));
+  const [command, ...args] = runtimes[runtime];
+  return new Promise((resolve) => {
+    const child = spawn(command, [...args, runner], {
+      cwd: mkdtempSync(join(tmpdir(), `quark-doc-${runtime}-`)),
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, 400_000);
+    child.on("close", (exitCode) => {
+      clearTimeout(timer);
+      const results = new Map<number, string>();
+      const times = new Map<number, number>();
+      for (const match of output.matchAll(new RegExp(`^${MARKER} (\\d+) (.*)$`, "gm"))) {
+        const passed = /^ok (\d+)$/.exec(match[2]!);
+        results.set(Number(match[1]), passed ? "ok" : JSON.parse(match[2]!) as string);
+        if (passed) times.set(Number(match[1]), Number(passed[1]));
+      }
+      resolve({ runtime, exitCode, timedOut, results, times, output });
+    });
+  });
 }
 
-for (const doc of ["README.md", "docs/guide.md", "docs/semantics.md", "docs/observability.md", "docs/deployment.md"]) {
-  const snippets = snippetsOf(readFileSync(join(root, doc), "utf8"));
-  test(`${doc} has examples`, () => assert.ok(snippets.length > 0));
-  for (const snippet of snippets) {
-    const missing = snippet.needs && !process.env[snippet.needs];
-    test(`${doc}:${snippet.line} runs`, { skip: missing ? `${snippet.needs} is not set (npm test starts its server)` : false }, () => {
-      const code = snippet.code.replace(/from "@quark\/persistence(?:\/([a-z]+))?"/g, (_all, subpath) => `from ${JSON.stringify(entryPath(subpath))}`);
-      const file = join(snippetDir, `${doc.replace(/\W/g, "_")}_${snippet.line}.ts`);
-      writeFileSync(file, code);
-      const result = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), file], {
-        cwd: mkdtempSync(join(tmpdir(), "quark-doc-")),
-        encoding: "utf8",
-        timeout: 300_000,
+// The checks below run side by side: most of their time is spent waiting (on the servers, on
+// PGlite's files, on a machine shared with other work), not computing.
+describe("the TypeScript blocks of the docs", { concurrency: 4 }, () => {
+  // Errors inside the library's own sources are left to tests/tooling/types.test.ts and
+  // typecheck.test.ts: this test holds the blocks to the strict configuration.
+  test("every TypeScript block type-checks under the strict configuration", () => {
+    writeFileSync(join(outDir, "tsconfig.json"), JSON.stringify({
+      extends: join(root, "tests/types/tsconfig.strict.json"),
+      compilerOptions: { types: ["node"], noUnusedLocals: false },
+      include: ["block_*.ts"],
+    }));
+    const tsc = join(root, "node_modules/typescript/bin/tsc");
+    const result = spawnSync(process.execPath, [tsc, "-p", join(outDir, "tsconfig.json"), "--pretty", "false"], { cwd: root, encoding: "utf8" });
+    assert.ok(result.status === 0 || result.status === 2, `tsc did not run:\n${result.stdout}${result.stderr}`);
+    // Each error is named by its Markdown file and line; continuation lines stay with it.
+    const errors = `${result.stdout}${result.stderr}`.split(/\n(?=\S)/).flatMap((error) => {
+      const where = /^\.cache\/doc-blocks\/block_(\w+?)_L(\d+)\.ts\((\d+),(\d+)\)/.exec(error);
+      const block = where && blocks.find((candidate) => slug(candidate.doc) === where[1] && candidate.line === Number(where[2]));
+      return block ? [error.replace(where[0], `${block.doc}:${block.line + Number(where[3])}:${where[4]}`)] : [];
+    });
+    assert.deepEqual(errors, []);
+  });
+
+  for (const { doc, blocks: found } of docs) {
+    const ready = found.filter((block) => block.run && block.needs.every((name) => process.env[name]));
+    for (const block of found.filter((candidate) => candidate.run && !ready.includes(candidate))) {
+      const missing = block.needs.filter((name) => !process.env[name]).join(", ");
+      test(`${doc}:${block.line} runs on Node, Deno and Bun`, { skip: `${missing} not set (npm test starts its server)` }, () => {});
+    }
+    if (ready.length === 0) continue;
+    test(`${doc}: ${ready.length} block(s) run on Node, Deno and Bun (lines ${ready.map((block) => block.line).join(", ")})`, async (t) => {
+      const runs = await Promise.all((Object.keys(runtimes) as (keyof typeof runtimes)[]).map((runtime) => runBlocks(runtime, doc, ready)));
+      const failures = runs.flatMap((run) => {
+        const failed = ready.flatMap((block) => {
+          const result = run.results.get(block.line);
+          return result === "ok" ? [] : [`${doc}:${block.line} on ${run.runtime}: ${result ?? "never finished"}`];
+        });
+        if (failed.length === 0 && run.timedOut) return [`${doc} on ${run.runtime}: every block ran, but the process did not exit (a block left a handle open)`];
+        if (failed.length === 0 && run.exitCode !== 0) return [`${doc} on ${run.runtime}: exit code ${run.exitCode}\n${run.output.slice(-3000)}`];
+        return failed.length ? [...failed, `--- ${run.runtime} output (tail):\n${run.output.slice(-3000)}`] : [];
       });
-      assert.equal(result.status, 0, `${doc}:${snippet.line} failed:\n${result.stdout}\n${result.stderr}`);
+      for (const run of runs) t.diagnostic(`${run.runtime}: ${[...run.times].map(([line, ms]) => `L${line} ${ms} ms`).join(", ")}`);
+      assert.deepEqual(failures, []);
     });
   }
-}
+});
