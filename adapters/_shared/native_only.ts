@@ -22,6 +22,6 @@ export function assertNativeRuntime(adapter: string): void {
   if (runtime === undefined) return;
   throw new ConfigurationError(
     `The ${adapter} adapter cannot run on ${runtime}: its driver needs Node, Deno or Bun (raw TCP sockets and Node built-ins). ` +
-      `On the edge use @quark/persistence/neon (Postgres over HTTP or WebSocket), @quark/persistence/upstash or @quark/persistence/dynamodb`,
+      `On the edge use @quark/persistence/neon (Postgres over HTTP or WebSocket), @quark/persistence/upstash, @quark/persistence/dynamodb, or @quark/persistence/durable-objects inside a Durable Object`,
   );
 }

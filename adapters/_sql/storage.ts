@@ -5,6 +5,7 @@
  * @module
  */
 
+import { decodeListCursor, encodeListCursor } from "../_shared/list_cursor.ts";
 import type {
   DeleteRequest,
   ListPage,
@@ -137,22 +138,6 @@ export function lockOrder(operations: readonly TransactOperation[]): number[] {
   return operations.map((_, index) => index).sort((left, right) => compareBytes(sortKeys[left]!, sortKeys[right]!));
 }
 
-function encodeCursor(actorId: string, stateName: string): string {
-  return JSON.stringify([actorId, stateName]);
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const parsed: unknown = JSON.parse(cursor);
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === "string" && typeof parsed[1] === "string") {
-      return [parsed[0], parsed[1]];
-    }
-  } catch {
-    // Falls through to the RangeError below.
-  }
-  throw new RangeError(`Not a list cursor of this storage: ${JSON.stringify(cursor)}`);
-}
-
 /**
  * Builds a {@linkcode StateStorage} over a SQL executor and dialect.
  *
@@ -274,7 +259,7 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
       assertValidKeyPart("actorIdPrefix", request.actorIdPrefix ?? "");
       const limit = request.limit ?? DEFAULT_PAGE_SIZE;
       if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`List limit must be a whole number of at least 1, got ${limit}`);
-      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+      const after = request.cursor === undefined ? undefined : decodeListCursor(request.cursor);
       // One extra row tells whether another page follows.
       const rows = await run("list", () => dialect.listState(tables, request, after, limit + 1));
       const page = rows.slice(0, limit).map((row) => ({
@@ -283,7 +268,7 @@ export function sqlStorage(config: SqlStorageConfig): SqlStateStorage {
         stateName: toText(row[1]),
       }));
       const last = page[page.length - 1];
-      return rows.length > limit && last !== undefined ? { keys: page, cursor: encodeCursor(last.actorId, last.stateName) } : { keys: page };
+      return rows.length > limit && last !== undefined ? { keys: page, cursor: encodeListCursor(last.actorId, last.stateName) } : { keys: page };
     },
     transact,
     ensureSchema,

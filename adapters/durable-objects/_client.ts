@@ -2,6 +2,7 @@
 // call each to the object named after that id.
 import type { ActorDefinition, Handler, StateDefinitions } from "../../src/actors/define_actor.ts";
 import type { ActorRef } from "../../src/actors/actor_system.ts";
+import type { CallOrigin } from "../../src/actors/call_info.ts";
 import { assertValidKeyPart } from "../../src/storage/keys.ts";
 import { StorageUnavailableError } from "../../src/errors.ts";
 import { DRIVER_NAME } from "./_sql.ts";
@@ -44,10 +45,11 @@ export interface DurableObjectNamespaceLike {
 export interface ActorClient<Handlers> {
   /**
    * The actor with this id, in the object named after it. Its methods have the types of
-   * `system.actor(Definition, actorId)`; each call is one request to the object.
+   * `system.actor(Definition, actorId)`; each call is one request to the object. `origin`
+   * carries the caller's correlation and causation ids to the call, as with `system.actor`.
    * @throws {InvalidKeyError} When the id is not well-formed UTF-16 or holds a NUL.
    */
-  get(actorId: string): ActorRef<Handlers>;
+  get(actorId: string, origin?: CallOrigin): ActorRef<Handlers>;
 }
 
 /**
@@ -101,12 +103,12 @@ export function actorClient<States extends StateDefinitions, Handlers extends Re
 ): ActorClient<Handlers> {
   const { actorType } = definition;
   return {
-    get(actorId) {
+    get(actorId, origin) {
       assertValidKeyPart("actorId", actorId);
       const ref: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
       for (const handler of Object.keys(definition.handlers)) {
         ref[handler] = async (...args) => {
-          const body = encodeCall({ actorType, actorId, handler, args });
+          const body = encodeCall({ actorType, actorId, handler, args, origin });
           let bytes: Uint8Array;
           try {
             // A stub per call: Cloudflare advises a fresh stub after one has thrown, and they are cheap.

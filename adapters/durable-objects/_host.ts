@@ -195,7 +195,7 @@ export function actorHost<States extends StateDefinitions, Handlers extends Reco
       while (this.#closing) await this.#closing;
       this.#inFlight++;
       try {
-        const ref = this.#system.actor(hosted, call.actorId) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+        const ref = this.#system.actor(hosted, call.actorId, call.origin ?? {}) as Record<string, (...args: unknown[]) => Promise<unknown>>;
         return await ref[call.handler]!(...call.args);
       } finally {
         this.#inFlight--;

@@ -2,6 +2,7 @@
 // its SQL calls are synchronous, so a check and the write after it run with nothing in
 // between: the etag check is atomic by construction, without a guard inside the statement.
 // Each call still runs in `transactionSync`, so a batch commits whole or not at all.
+import { decodeListCursor, encodeListCursor } from "../_shared/list_cursor.ts";
 import type {
   DeleteRequest,
   ListPage,
@@ -178,7 +179,7 @@ export function durableObjectStorage(storage: DurableObjectSqlStorage, options: 
     assertValidKeyPart("actorIdPrefix", prefix);
     const limit = request.limit ?? DEFAULT_PAGE_SIZE;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`List limit must be a whole number of at least 1, got ${limit}`);
-    const [afterId, afterName] = request.cursor === undefined ? [prefix, ""] : decodeCursor(request.cursor);
+    const [afterId, afterName] = request.cursor === undefined ? [prefix, ""] : decodeListCursor(request.cursor);
     const from = request.cursor === undefined ? ">=" : ">";
     // `>=` on the prefix lets the primary key find the first row; `substr` keeps the match
     // literal (LIKE would treat `_` and `%` as patterns, and is capped at 50 bytes here).
@@ -189,7 +190,7 @@ export function durableObjectStorage(storage: DurableObjectSqlStorage, options: 
     request.actorType, afterId, afterName, prefix, prefix, Date.now(), limit + 1);
     const keys = found.slice(0, limit).map((row) => ({ actorType: request.actorType, actorId: String(row.actor_id), stateName: String(row.state_name) }));
     const last = keys.at(-1);
-    return found.length > limit && last ? { keys, cursor: JSON.stringify([last.actorId, last.stateName]) } : { keys };
+    return found.length > limit && last ? { keys, cursor: encodeListCursor(last.actorId, last.stateName) } : { keys };
   }
 
   return {
@@ -232,14 +233,4 @@ export function durableObjectStorage(storage: DurableObjectSqlStorage, options: 
       return Promise.resolve();
     },
   };
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const parsed: unknown = JSON.parse(cursor);
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === "string" && typeof parsed[1] === "string") return [parsed[0], parsed[1]];
-  } catch {
-    // Falls through to the RangeError below.
-  }
-  throw new RangeError(`Not a list cursor of this storage: ${JSON.stringify(cursor)}`);
 }

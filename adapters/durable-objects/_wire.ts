@@ -3,6 +3,7 @@
 // `Date`, `Map`, `Set`, `BigInt`, typed arrays and `undefined` as states do. An error crosses
 // as its name, message, cause chain and every own field that serializes (`code`, `key`,
 // `expectedEtag`, `issues`, ...), so `isQuarkError(error, code)` holds on the caller's side.
+import type { CallOrigin } from "../../src/actors/call_info.ts";
 import { deserialize, serialize, serializeToString } from "../../src/codec/serializer.ts";
 import { ConfigurationError } from "../../src/errors.ts";
 
@@ -14,6 +15,8 @@ export interface Call {
   readonly actorType: string;
   readonly actorId: string;
   readonly handler: string;
+  /** The caller's conversation and cause, for the events the call raises. */
+  readonly origin?: CallOrigin | undefined;
   readonly args: readonly unknown[];
 }
 
@@ -40,6 +43,9 @@ export function decodeCall(bytes: Uint8Array): Call {
   const call = deserialize(bytes);
   if (!isRecord(call) || typeof call.actorType !== "string" || typeof call.actorId !== "string" || typeof call.handler !== "string" || !Array.isArray(call.args)) {
     throw new TypeError("The request is not a call of the actor host protocol");
+  }
+  if (call.origin !== undefined && (!isRecord(call.origin) || !isOptionalString(call.origin.correlationId) || !isOptionalString(call.origin.causationId))) {
+    throw new TypeError("The call's origin must hold string correlation and causation ids");
   }
   return call as unknown as Call;
 }
@@ -90,4 +96,8 @@ export function reviveError(remote: RemoteError): Error {
   }
   error.name = remote.name;
   return error;
+}
+
+function isOptionalString(value: unknown): boolean {
+  return value === undefined || typeof value === "string";
 }

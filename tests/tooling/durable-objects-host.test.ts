@@ -103,6 +103,16 @@ async function value(actor: string, id: string, method: string, ...args: unknown
   return answer.value;
 }
 
+test("host: the caller's correlation and causation ids reach the call in the object", async () => {
+  const response = await hostWorker.dispatchFetch("http://host.test/", {
+    method: "POST",
+    body: stringify({ actor: "tally", id: "origin-1", method: "origin", args: [], origin: { correlationId: "checkout-9", causationId: "http-3" } }),
+  });
+  const answer = parse(await response.text()) as Answer;
+  assert.ok(answer.ok, JSON.stringify(answer));
+  assert.deepEqual(answer.value, { correlationId: "checkout-9", causationId: "http-3" });
+});
+
 test("host: 50 concurrent callers on one id: no conflict seen by the object's observer, and the count is 50", async () => {
   const results = await Promise.all(Array.from({ length: 50 }, () => value("counter", "c1", "increment")));
   assert.deepEqual((results as number[]).sort((left, right) => left - right), Array.from({ length: 50 }, (_, index) => index + 1));

@@ -19,7 +19,7 @@ function assertRefused(answer: ProbeAnswer, adapter: string, runtime: string): v
   assert.notEqual(answer.imported, true, `${adapter} loaded on ${runtime}`);
   assert.equal(answer.code, "CONFIGURATION", `${adapter}: ${JSON.stringify(answer)}`);
   assert.match(answer.message ?? "", new RegExp(`The ${adapter} adapter cannot run on ${runtime}`));
-  for (const edge of ["neon", "upstash", "dynamodb"]) assert.match(answer.message ?? "", new RegExp(`@quark/persistence/${edge}`));
+  for (const edge of ["neon", "upstash", "dynamodb", "durable-objects"]) assert.match(answer.message ?? "", new RegExp(`@quark/persistence/${edge}`));
 }
 
 // nodejs_compat, because the cassandra and mssql entries import node:buffer; without it

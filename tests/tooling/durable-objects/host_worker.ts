@@ -58,6 +58,7 @@ export const Tally = defineEventSourcedActor("tally", {
       throw new Error("failed after raising");
     },
     total: ({ state, version }) => ({ total: state.total, version }),
+    origin: ({ call }) => ({ correlationId: call.correlationId, causationId: call.causationId }),
   },
 });
 
@@ -103,6 +104,7 @@ interface Request_ {
   readonly id: string;
   readonly method: string;
   readonly args: unknown[];
+  readonly origin?: { readonly correlationId?: string; readonly causationId?: string };
 }
 
 // The client's references have the types of `system.actor(Definition, id)`; tsc checks these.
@@ -115,8 +117,8 @@ export async function typedCalls(env: Env): Promise<number> {
 }
 
 // deno-lint-ignore no-explicit-any
-function refOf(env: Env, { actor, id }: Request_): Record<string, (...args: any[]) => Promise<unknown>> {
-  if (actor === "tally") return actorClient(env.TALLIES, Tally).get(id);
+function refOf(env: Env, { actor, id, origin }: Request_): Record<string, (...args: any[]) => Promise<unknown>> {
+  if (actor === "tally") return actorClient(env.TALLIES, Tally).get(id, origin);
   if (actor === "counter") return actorClient(env.COUNTERS, Counter).get(id);
   // Namespaces that fail as the platform can, or answer as something other than a host.
   if (actor === "overloaded") {
