@@ -34,8 +34,11 @@ export interface QuarkConfig {
   /** Actor types to export and copy besides those the definitions name. */
   readonly actorTypes?: readonly string[] | undefined;
   /**
-   * The event streams to export and copy. The event store contract cannot list streams, so the
-   * config names them, or returns them from a function (for instance from a table of ids).
+   * The event streams to export, copy and verify. Leave it out where the event store has
+   * `capabilities.readAll` (memory, PGlite, PostgreSQL, Neon, SQL Server, Upstash, Durable
+   * Objects): the CLI then finds every stream in the global order. Stores without it
+   * (DynamoDB, MongoDB, Cassandra) need the list, or a function returning it (for instance
+   * from a table of ids).
    */
   readonly streams?: readonly string[] | (() => AsyncIterable<string> | Iterable<string> | Promise<Iterable<string>>) | undefined;
 }
@@ -78,13 +81,27 @@ function actorTypesOf(config: QuarkConfig): string[] {
   return [...new Set([...named, ...(config.actorTypes ?? [])])];
 }
 
-async function streamsOf(config: QuarkConfig): Promise<string[]> {
+/**
+ * The streams a command works on: the config's list where it gives one, else every stream the
+ * event store's global order holds, in order of first appearance. That order only grows at
+ * its end, so a resumed export finds the streams it had done at the same indexes. The scan
+ * keeps the names, not the events.
+ */
+export async function streamsOf(config: Pick<QuarkConfig, "streams" | "eventStore">, path: string): Promise<string[]> {
   const given = config.streams;
-  if (given === undefined) return [];
-  const source = typeof given === "function" ? await given() : given;
-  const streams: string[] = [];
-  for await (const stream of source as AsyncIterable<string>) streams.push(stream);
-  return streams;
+  const names = new Set<string>();
+  if (given !== undefined) {
+    const source = typeof given === "function" ? await given() : given;
+    for await (const stream of source as AsyncIterable<string>) names.add(stream);
+    return [...names];
+  }
+  const eventStore = config.eventStore;
+  if (!eventStore) return [];
+  if (!eventStore.capabilities.readAll) {
+    throw new UsageError(`config ${path}: event store ${eventStore.name} cannot list its streams (no readAll); name them in "streams"`);
+  }
+  for await (const event of eventStore.readAll({ pageSize: 1000 })) names.add(event.stream);
+  return [...names];
 }
 
 /** Imports and opens a config module. */
@@ -117,7 +134,7 @@ export async function openConfig(given: string | undefined, cwd: string): Promis
     codec: config.codec,
     definitions: config.definitions ?? [],
     actorTypes: actorTypesOf(config),
-    streams: () => streamsOf(config),
+    streams: () => streamsOf(config, path),
     async close() {
       await Promise.all([...new Set(Object.values(storages))].map((storage) => storage.close()));
       await config.eventStore?.close();

@@ -18,7 +18,15 @@ export type ExportLine =
     readonly expiresAt?: number | undefined;
     readonly value: string;
   }
-  | { readonly kind: "event"; readonly stream: string; readonly version: number; readonly type: string; readonly data: string }
+  | {
+    readonly kind: "event";
+    readonly stream: string;
+    readonly version: number;
+    readonly type: string;
+    readonly data: string;
+    /** The event's metadata bytes in base64, when it has any. */
+    readonly metadata?: string | undefined;
+  }
   | { readonly kind: "snapshot"; readonly stream: string; readonly version: number; readonly data: string };
 
 export function toBase64(bytes: Uint8Array): string {
@@ -54,6 +62,9 @@ export function parseLine(text: string, lineNumber: number): ExportLine {
   }
   if ((line.kind === "event" || line.kind === "snapshot") && (typeof line.stream !== "string" || !Number.isSafeInteger(line.version) || typeof line.data !== "string")) {
     throw new UsageError(`line ${lineNumber}: an ${line.kind} needs stream, version and data`);
+  }
+  if (line.kind === "event" && line.metadata !== undefined && typeof line.metadata !== "string") {
+    throw new UsageError(`line ${lineNumber}: an event's metadata must be base64 text`);
   }
   return line;
 }

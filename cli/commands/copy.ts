@@ -1,4 +1,4 @@
-import { copyStates, type EventStore, type StateStorage } from "../../mod.ts";
+import { copyStates, type EventStore, type NewEvent, type StateStorage } from "../../mod.ts";
 import { openConfig, type OpenConfig } from "../config.ts";
 import { positiveInteger, type parse } from "../args.ts";
 import { startProgress, type Progress } from "../progress.ts";
@@ -32,10 +32,13 @@ function observedSource(storage: StateStorage, progress: Progress, io: CliIo): S
   };
 }
 
-/** Appends what the target lacks of one stream, page by page, then its snapshot. */
+/**
+ * Appends what the target lacks of one stream, page by page, then its snapshot. Type, data and
+ * metadata are copied; `createdAt` and the global `position` are the target's own.
+ */
 async function copyStream(from: EventStore, to: EventStore, stream: string, pageSize: number, progress: Progress, io: CliIo): Promise<number> {
   let version = await to.version(stream);
-  let batch: Array<{ type: string; data: Uint8Array }> = [];
+  let batch: NewEvent[] = [];
   let copied = 0;
   const flush = async () => {
     if (batch.length === 0) return;
@@ -47,7 +50,7 @@ async function copyStream(from: EventStore, to: EventStore, stream: string, page
     await interrupted(io);
   };
   for await (const event of from.read(stream, { fromVersion: version + 1, pageSize })) {
-    batch.push({ type: event.type, data: event.data });
+    batch.push({ type: event.type, data: event.data, metadata: event.metadata });
     if (batch.length === pageSize) await flush();
   }
   await flush();

@@ -88,7 +88,7 @@ export async function exportCommand(config: OpenConfig, values: Values, io: CliI
         const stream = streams[position.streamIndex]!;
         let lines: ExportLine[] = [];
         for await (const event of eventStore.read(stream, { fromVersion: position.nextVersion, pageSize })) {
-          lines.push({ kind: "event", stream, version: event.version, type: event.type, data: toBase64(event.data) });
+          lines.push({ kind: "event", stream, version: event.version, type: event.type, data: toBase64(event.data), metadata: event.metadata && toBase64(event.metadata) });
           if (lines.length === pageSize) {
             write(lines);
             position.nextVersion = event.version + 1;

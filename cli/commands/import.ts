@@ -91,7 +91,7 @@ export async function importCommand(config: OpenConfig, positionals: string[], v
       const missing = events.filter((event) => event.version > current);
       if (missing.length > 0) {
         if (missing[0]!.version !== current + 1) throw new UsageError(`stream ${stream} is at version ${current} but the file continues at ${missing[0]!.version}`);
-        const batch: NewEvent[] = missing.map((event) => ({ type: event.type, data: fromBase64(event.data) }));
+        const batch: NewEvent[] = missing.map((event) => ({ type: event.type, data: fromBase64(event.data), metadata: event.metadata === undefined ? undefined : fromBase64(event.metadata) }));
         await store.append(stream, batch, current === 0 ? "no_stream" : current);
       }
     }

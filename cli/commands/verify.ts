@@ -33,6 +33,11 @@ async function forEachKey(storage: StateStorage, actorTypes: readonly string[], 
   }
 }
 
+// An empty metadata array and none at all are the same: some stores keep no empty blob.
+function sameOptionalBytes(left: Uint8Array | undefined, right: Uint8Array | undefined): boolean {
+  return sameBytes(left ?? new Uint8Array(), right ?? new Uint8Array());
+}
+
 const named = (name: string, key: StateKey) => `${name}:${key.actorType}/${key.actorId}/${key.stateName}`;
 
 async function compareStream(from: EventStore, to: EventStore, stream: string, pageSize: number, progress: Progress, differences: string[]): Promise<void> {
@@ -43,7 +48,7 @@ async function compareStream(from: EventStore, to: EventStore, stream: string, p
     const other = await targetEvents.next();
     progress.tick();
     if (other.done) break;
-    if (other.value.version !== event.version || other.value.type !== event.type || !sameBytes(other.value.data, event.data)) {
+    if (other.value.version !== event.version || other.value.type !== event.type || !sameBytes(other.value.data, event.data) || !sameOptionalBytes(other.value.metadata, event.metadata)) {
       differences.push(`stream ${stream}: event ${event.version} differs`);
       break;
     }

@@ -6,8 +6,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { quark, seedAt, SOURCE_CONFIG, stoppedByInterrupt, TARGET_CONFIG, tempDir, whenExists, type Counts } from "./harness.ts";
+import { quark, seedAt, SOURCE_CONFIG, stoppedByInterrupt, streamNames, TARGET_CONFIG, tempDir, whenExists, type Counts } from "./harness.ts";
 import { openStores } from "./fixture.config.ts";
+import { correlationOf } from "./seed.ts";
 
 const large = process.env.QUARK_CLI_LARGE === "1";
 const counts: Counts = large ? { states: 10_000, events: 10_000, streams: 100 } : { states: 600, events: 600, streams: 6 };
@@ -137,6 +138,42 @@ test("copy, interrupted, resumes to an equal store; verify names a changed key",
   const verified = await quark(withConfig("verify", "--to", TARGET_CONFIG), env(target));
   assert.equal(verified.code, 1);
   assert.match(verified.stdout, /^default:account\/a7\/balance: etag \S+ != \S+$/m);
+});
+
+test("without a streams list the CLI finds the streams through readAll; copies and exports carry event metadata", async () => {
+  await seeded;
+  const work = tempDir();
+  const discover = (target?: string) => ({ source, target, streams: "discover" as const });
+  const copyTarget = join(work, "copy");
+  const copied = await quark(withConfig("copy", "--to", TARGET_CONFIG, "--verify"), discover(copyTarget));
+  assert.equal(copied.code, 0, copied.stdout + copied.stderr);
+  assert.match(copied.stderr, new RegExp(`and ${counts.events} events of ${counts.streams} streams`));
+  assert.match(copied.stderr, /source and target match/);
+
+  const out = join(work, "export.ndjson");
+  const exported = await quark(withConfig("export", "--out", out), discover());
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.match(exported.stderr, new RegExp(`exported ${counts.states} states, ${counts.events} events, ${counts.streams} snapshots`));
+  const withMetadata = readFileSync(out, "utf8").split("\n").filter((line) => line.includes('"metadata"'));
+  assert.equal(withMetadata.length, counts.events / 2, "every other event carries metadata");
+  const imported = join(work, "imported");
+  assert.equal((await quark(withConfig("import", out, "--keep-etags"), { ...discover(), source: imported })).code, 0);
+
+  const stream = streamNames(counts.streams)[1]!;
+  for (const location of [copyTarget, imported]) {
+    const { storage, eventStore } = openStores(location);
+    try {
+      const seen: Array<string | undefined> = [];
+      for await (const event of eventStore.read(stream)) seen.push(event.metadata && new TextDecoder().decode(event.metadata));
+      assert.deepEqual(seen, seen.map((_, index) => {
+        const metadata = correlationOf(stream, index + 1);
+        return metadata && new TextDecoder().decode(metadata);
+      }), location);
+    } finally {
+      await storage.close();
+      await eventStore.close();
+    }
+  }
 });
 
 test("bad input gets one line on stderr and a non-zero exit", async () => {

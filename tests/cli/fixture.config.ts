@@ -50,7 +50,8 @@ export function configAt(location: string | undefined): QuarkConfig {
     eventStore,
     codec,
     definitions: [Account, ledgerEvents],
-    streams: streamNames(Number(process.env.QUARK_CLI_STREAMS ?? 0)),
+    // "discover" leaves the list out, so the CLI finds the streams through readAll.
+    ...(process.env.QUARK_CLI_STREAMS === "discover" ? {} : { streams: streamNames(Number(process.env.QUARK_CLI_STREAMS ?? 0)) }),
   };
 }
 

@@ -33,7 +33,7 @@ export function tempDir(): string {
 /** Starts `quark ARGS` with the source (and target) locations; `whenRunning` may signal it. */
 export function quark(
   args: readonly string[],
-  env: { source: string; target?: string; streams: number; slowTargetWritesMs?: number },
+  env: { source: string; target?: string; streams: number | "discover"; slowTargetWritesMs?: number },
   whenRunning?: (child: ChildProcessByStdio<null, Readable, Readable>) => void,
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
