@@ -37,8 +37,9 @@ const HELP = `usage: quark COMMAND [options]   (--config FILE, default quark.con
   copy --to CONFIG [--verify] [--page-size N] [--dry-run]
                           copy every state and stream to another config (alias: migrate)
   verify --to CONFIG      compare two configs key by key, event by event
-  events tail STREAM [--limit N] [--follow] [--json]
-                          the last events of a stream
+  events tail [STREAM] [--limit N] [--follow] [--interval MS] [--json]
+                          the last events of a stream; without STREAM, of the global
+                          order, followed until Ctrl-C
   health [--json]         one round trip to each storage and the event store
 `;
 
