@@ -443,6 +443,9 @@ if (!url || !token) {
       assert.throws(() => upstashEventStore({ ...connection, keyPrefix }), (error) => isQuarkError(error, "CONFIGURATION"));
     }
     assert.throws(() => upstashStorage({}), (error) => isQuarkError(error, "CONFIGURATION"));
+    for (const pageSize of [0, 1.5, -1]) {
+      assert.throws(() => upstashEventStore({ ...connection, pageSize }), (error) => isQuarkError(error, "CONFIGURATION"), `pageSize ${pageSize}`);
+    }
   });
 
   test("upstash: key prefixes keep applications apart", async () => {
