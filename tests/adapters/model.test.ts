@@ -1,5 +1,5 @@
 // A modest budget of the turn, event-sourced and projection models (tests/model/) on the servers `npm test`
-// starts: PostgreSQL, Upstash (Redis behind the REST bridge) and DynamoDB (moto). Each is
+// starts: PostgreSQL, Upstash (Redis behind the REST bridge), DynamoDB (moto) and MongoDB. Each is
 // skipped, loudly and by name, when its service is not running. Larger runs:
 // `npm run test:model -- --backend NAME --runs N`.
 import { test } from "node:test";
@@ -13,6 +13,7 @@ const budgets = [
   { backend: "postgres", needs: "POSTGRES_URL", runs: 100 },
   { backend: "upstash", needs: "UPSTASH_REDIS_REST_URL", runs: 50 },
   { backend: "dynamodb", needs: "DYNAMODB_ENDPOINT", runs: 30 },
+  { backend: "mongodb", needs: "MONGODB_URL", runs: 30 },
 ];
 
 for (const { backend, needs, runs } of budgets) {
@@ -22,7 +23,7 @@ for (const { backend, needs, runs } of budgets) {
     test(`${backend} model (skipped: ${reason})`, { skip: reason }, () => {});
     continue;
   }
-  test(`${backend}: turn and event-sourced models hold the invariant over ${runs} random histories each`, async () => {
+  test(`${backend}: turn, event-sourced and (with readAll) projection models hold over ${runs} random histories each`, async () => {
     const opened = await openModelBackend(backend);
     try {
       await checkTurnModel({ name: backend, storage: opened.storage, runs });

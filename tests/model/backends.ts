@@ -52,6 +52,13 @@ const openers: Record<string, () => Promise<ModelBackend>> = {
     await Promise.all([storage.ensureTable(), eventStore.ensureTable()]);
     return { storage, eventStore, close: async () => void await Promise.all([storage.close(), eventStore.close()]) };
   },
+  async mongodb() {
+    const { mongoDbEventStore, mongoDbStorage } = await import("../../adapters/mongodb/mod.ts");
+    const options = { url: required("MONGODB_URL"), database: "quark_model" };
+    const storage = mongoDbStorage(options);
+    const eventStore = mongoDbEventStore(options);
+    return { storage, eventStore, close: async () => void await Promise.all([storage.close(), eventStore.close()]) };
+  },
   async cassandra() {
     const { cassandraEventStore, cassandraStorage } = await import("../../adapters/cassandra/mod.ts");
     const connection = {
