@@ -23,6 +23,8 @@ export interface AggregateDefinition<State, Event extends { type: string }> {
   readonly initial: () => State;
   readonly apply: (state: State, event: Event) => State;
   readonly snapshotEvery: number;
+  /** Validates each event's metadata, when given. */
+  readonly metadataSchema?: StandardSchemaV1<unknown, EventMetadata> | undefined;
 }
 
 /** One command's view of an aggregate: a draft of its own, changed only by raising events. */
@@ -184,7 +186,8 @@ export function createAggregate<State, Event extends { type: string }>(
         return commits;
       },
       async raise(event, metadata) {
-        const meta = metadataOf(call, metadata);
+        let meta = metadataOf(call, metadata);
+        if (definition.metadataSchema) meta = await validate(definition.metadataSchema, meta, `${eventTarget} metadata`, "write");
         const valid = await validate(definition.eventSchema, event, eventTarget, "write");
         draft = definition.apply(draft, structuredClone(valid));
         pending.push({ event: valid, metadata: meta });

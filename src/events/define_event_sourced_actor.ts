@@ -167,6 +167,11 @@ export interface EventSourcedActorOptions<
   readonly commands: Commands & { readonly [Name in keyof Commands]: CommandHandler<InferOutput<StateSchema>, InferOutput<EventSchema>> };
   /** Deactivate after this many idle milliseconds; overrides the system's setting. */
   readonly idleTimeoutMs?: number | undefined;
+  /**
+   * Validates each event's metadata: what the command passes to `raise`, plus the call's
+   * `correlationId` and `causationId`, which are strings. Without it, any plain object passes.
+   */
+  readonly metadata?: StandardSchemaV1<unknown, EventMetadata> | undefined;
 }
 
 /**
@@ -267,6 +272,7 @@ export function defineEventSourcedActor<
     initial: typeof initial === "function" ? initial as () => State : () => structuredClone(initial),
     apply: options.apply as (state: State, event: Event) => State,
     snapshotEvery,
+    metadataSchema: options.metadata,
   };
   const retry = options.conflict ? retryOptionsOf(options.conflict) : undefined;
   // One aggregate per activation, created on activation and dropped on deactivation.

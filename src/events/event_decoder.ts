@@ -36,6 +36,8 @@ export interface EventSource<Schema extends StandardSchemaV1 = StandardSchemaV1>
   readonly eventVersion?: number | undefined;
   /** Upcasters for events written by older versions. */
   readonly migrateEvent?: Upcasters | undefined;
+  /** The schema the actor validates event metadata with, to validate it again on read. */
+  readonly metadata?: StandardSchemaV1<unknown, EventMetadata> | undefined;
 }
 
 /** Decodes, upcasts and validates one stored event of `source`. */
@@ -46,9 +48,10 @@ export async function decodeEvent<Schema extends StandardSchemaV1>(source: Event
   return validate(source.events, upcast, target, "read");
 }
 
-/** Decodes an event's metadata; events stored without any have none. */
-export async function decodeEventMetadata(codec: Codec, stream: string, version: number, metadata: Uint8Array | undefined): Promise<EventMetadata | undefined> {
+/** Decodes an event's metadata, validated where the source has a schema; events stored without any have none. */
+export async function decodeEventMetadata(codec: Codec, stream: string, version: number, metadata: Uint8Array | undefined, source?: EventSource): Promise<EventMetadata | undefined> {
   if (metadata === undefined) return undefined;
   const decoded = await codec.decode(metadata, metadataBinding(stream, version));
-  return decoded.value as EventMetadata;
+  if (!source?.metadata) return decoded.value as EventMetadata;
+  return validate(source.metadata, decoded.value, `${source.actorType} event metadata`, "read");
 }

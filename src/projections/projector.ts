@@ -110,7 +110,7 @@ export function createProjector<State, Event>(projection: Projection<State, Even
     const source = projection.sources.get(actorType);
     if (!source) return undefined;
     const payload = await decodeEvent(source, codec, event.stream, event.version, event.data) as Event;
-    const metadata = await decodeEventMetadata(codec, event.stream, event.version, event.metadata);
+    const metadata = await decodeEventMetadata(codec, event.stream, event.version, event.metadata, source);
     return {
       event: payload,
       info: { stream: event.stream, actorType, actorId, version: event.version, position: event.position, createdAt: event.createdAt, metadata },

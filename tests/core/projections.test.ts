@@ -188,3 +188,40 @@ test("a projector with `from` starts after that position, and so do its rebuilds
   assert.deepEqual(await projector.read("alice"), { cents: 7, deposits: 1 });
   await system.shutdown();
 });
+
+test("a metadata schema refuses bad metadata before anything is appended, and projections read it validated", async () => {
+  const metadata = v.object({ correlationId: v.string(), causationId: v.string(), user: v.pipe(v.string(), v.minLength(1)) });
+  const audited = { ...ledger, actorType: "audited", metadata };
+  const Audited = defineEventSourcedActor(audited.actorType, {
+    events: ledger.events,
+    state: v.object({ balance: v.number() }),
+    initial: { balance: 0 },
+    apply: (state, event) => ({ balance: state.balance + event.cents }),
+    metadata,
+    commands: {
+      async deposit(account, cents: number, user: string) {
+        await account.raise({ type: "Deposited", cents }, { user });
+        await account.commit();
+      },
+    },
+  });
+  const eventStore = memoryEventStore();
+  const storage = memoryStorage();
+  const system = createActorSystem({ storage, eventStore });
+  await assert.rejects(system.actor(Audited, "a1").deposit(5, ""), (error: unknown) => isQuarkError(error, "STATE_VALIDATION") && /audited event metadata/.test(String(error)));
+  assert.equal(await eventStore.version("audited/a1"), 0);
+  await system.actor(Audited, "a1").deposit(5, "ada");
+  const users: string[] = [];
+  const ByUser = defineProjection("by-user", {
+    from: [audited],
+    state: v.number(),
+    initial: 0,
+    key: (_event, info) => String(info.metadata?.user),
+    apply: (total, event, info) => (users.push(String(info.metadata?.user)), total + event.cents),
+  });
+  const projector = createProjector(ByUser, { eventStore, storage });
+  await projector.catchUp();
+  assert.equal(await projector.read("ada"), 5);
+  assert.deepEqual(users, ["ada"]);
+  await system.shutdown();
+});
