@@ -1,6 +1,6 @@
 // Runs the `quark` CLI as a user would: a Node subprocess on the sources (through tsx), with
 // stdout and stderr piped, against stores that the fixture config opens from the environment.
-import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
 import type { Readable } from "node:stream";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,15 +30,46 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "quark-cli-"));
 }
 
-/** Starts `quark ARGS` with the source (and target) locations; `whenRunning` may signal it. */
+// Runs argv[1:] in a pseudo-terminal 100 columns wide and copies what it writes (stdout and
+// stderr both, as a terminal merges them) to stdout; exits with the child's code. Python's pty
+// module needs no native npm package, and python3 is on every machine the tests run on.
+const IN_TERMINAL = `
+import fcntl, os, struct, sys, termios
+pid, fd = os.forkpty()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+while True:
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        break
+    if not data:
+        break
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+`;
+
+/** Whether `python3` runs here, to put the CLI in a pseudo-terminal. */
+export function canUseTerminal(): boolean {
+  return spawnSync("python3", ["-c", "import pty"], { stdio: "ignore" }).status === 0;
+}
+
+/**
+ * Starts `quark ARGS` with the source (and target) locations; `whenRunning` may signal it.
+ * With `terminal`, the CLI runs in a pseudo-terminal and all its output arrives on `stdout`.
+ */
 export function quark(
   args: readonly string[],
-  env: { source: string; target?: string; streams: number | "discover"; slowTargetWritesMs?: number },
+  env: { source: string; target?: string; streams: number | "discover"; slowTargetWritesMs?: number; terminal?: boolean },
   whenRunning?: (child: ChildProcessByStdio<null, Readable, Readable>) => void,
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     // `node` from PATH: under Deno and Bun, process.execPath is not Node.
-    const child = spawn("node", ["--import", "tsx", bin, ...args], {
+    const command = ["node", "--import", "tsx", bin, ...args];
+    const [program, ...programArgs] = env.terminal ? ["python3", "-c", IN_TERMINAL, ...command] : command;
+    const child = spawn(program!, programArgs, {
       cwd: root,
       env: {
         ...process.env,
