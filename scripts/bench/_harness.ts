@@ -46,6 +46,20 @@ export async function concurrently(count: number, perCaller: number, operation: 
   }));
 }
 
+/** The value at quantile `q` (0 to 1) of values sorted in ascending order. */
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Shuffles `items` in place (Fisher–Yates) and returns them. */
+export function shuffle<T>(items: T[]): T[] {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(Math.random() * (index + 1));
+    [items[index], items[other]] = [items[other]!, items[index]!];
+  }
+  return items;
+}
+
 const note = defineState("note", { schema: v.object({ n: v.number(), text: v.string() }), initial: { n: 0, text: "" } });
 
 /** The actor the backend suites call: each call bumps a counter and saves one small state. */

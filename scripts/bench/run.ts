@@ -12,7 +12,7 @@ import os from "node:os";
 import process from "node:process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { BenchSuite, OpenSuite } from "./_harness.ts";
+import { quantile, shuffle, type BenchSuite, type OpenSuite } from "./_harness.ts";
 import { renderChart, renderMarkdown, type BenchReport, type CaseFigures, type RatioFigure } from "./report.ts";
 
 const SUITES: Record<string, () => Promise<{ open: OpenSuite }>> = {
@@ -21,6 +21,7 @@ const SUITES: Record<string, () => Promise<{ open: OpenSuite }>> = {
   postgres: () => import("./sql.ts").then((module) => ({ open: module.openPostgres })),
   neon: () => import("./sql.ts").then((module) => ({ open: module.openNeon })),
   upstash: () => import("./upstash.ts"),
+  projections: () => import("./projections.ts"),
 };
 // Each visit to a case takes samples for about this long, so slow and fast cases get
 // comparable slices of the machine.
@@ -29,18 +30,6 @@ const VISIT_MS = 150;
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? undefined : process.argv[index + 1];
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-function shuffle<T>(items: T[]): T[] {
-  for (let index = items.length - 1; index > 0; index--) {
-    const other = Math.floor(Math.random() * (index + 1));
-    [items[index], items[other]] = [items[other]!, items[index]!];
-  }
-  return items;
 }
 
 async function openSuites(names: readonly string[], env: Record<string, string | undefined>): Promise<{ suites: BenchSuite[]; skipped: string[] }> {
