@@ -368,6 +368,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     for (let attempt = 1; ; attempt++) {
       const begin = now();
       const scope = createTurnScope(definition.actorType, actorId, callPolicy, definition.conflict, observer);
+      if (observer?.turnStart) notify(observer, "turnStart", { ...turn, attempt });
       try {
         const reloading = reloadStale(activation);
         if (reloading) await reloading;

@@ -5,7 +5,8 @@ import type { ActorContext, ActorDefinition, Handler } from "../actors/define_ac
 import type { ActorSystem } from "../actors/actor_system.ts";
 import { defineActor } from "../actors/define_actor.ts";
 import { backoff, retryOptionsOf } from "../state/conflict.ts";
-import { isRetryableConflict } from "../state/turn_scope.ts";
+import { isRetryableConflict, reportConflict } from "../state/turn_scope.ts";
+import { errorCodeOf, notify } from "../observe/observer.ts";
 import { streamNameOf } from "../storage/keys.ts";
 import { createAggregate, type Aggregate, type CommandDraft, type EventMetadata } from "./aggregate.ts";
 import type { CallInfo } from "../actors/call_info.ts";
@@ -314,10 +315,19 @@ export function defineEventSourcedActor<
         } catch (error) {
           draft.discard();
           if (!isRetryableConflict(error)) throw error;
+          const policy = options.conflict ?? "abort";
           // A command that already appended events must neither read as "nothing happened"
           // nor be re-run, which would append them twice.
-          if (draft.commits > 0) throw new TurnPartiallyCommittedError(actorType, context.actorId, ["events"], error);
-          if (!retry || attempt >= retry.maxAttempts) throw error;
+          if (draft.commits > 0) {
+            reportConflict(context.observer, error, policy, "partial");
+            throw new TurnPartiallyCommittedError(actorType, context.actorId, ["events"], error);
+          }
+          if (!retry || attempt >= retry.maxAttempts) {
+            reportConflict(context.observer, error, policy, "thrown");
+            throw error;
+          }
+          reportConflict(context.observer, error, policy, "retried");
+          notify(context.observer, "actor", { kind: "retry", actorType, actorId: context.actorId, handler: name, attempt: attempt + 1, errorCode: errorCodeOf(error) });
           await backoff(attempt, retry);
         }
       }

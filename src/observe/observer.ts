@@ -66,6 +66,26 @@ export type ActorEvent =
   | { readonly kind: "retry"; readonly actorType: string; readonly actorId: string; readonly handler: string; readonly attempt: number; readonly errorCode: string };
 
 /**
+ * One attempt of a turn, reported as it starts; the `turn` {@linkcode ActorEvent} reports its
+ * end. Storage calls between the two are that attempt's (an actor runs one turn at a time),
+ * which is how a tracer nests them under a span of the turn without async context.
+ *
+ * @example Announcing retried attempts
+ * ```ts
+ * import type { TurnStartEvent } from "@quark/persistence";
+ * const event: TurnStartEvent = { actorType: "account", actorId: "42", handler: "deposit", attempt: 2 };
+ * if (event.attempt > 1) console.log(`${event.actorType}.${event.handler} again`);
+ * ```
+ */
+export interface TurnStartEvent {
+  readonly actorType: string;
+  readonly actorId: string;
+  readonly handler: string;
+  /** 1 for the first run of a call, 2 and up for retries. */
+  readonly attempt: number;
+}
+
+/**
  * What happened to one conflicting or uncertain write.
  *
  * @example A conflict the merge policy resolved
@@ -79,7 +99,10 @@ export type ActorEvent =
 export type WriteEvent =
   | {
     readonly kind: "conflict";
-    readonly key: StateKey;
+    /** The state whose etag had changed; absent for an event stream. */
+    readonly key?: StateKey | undefined;
+    /** The event stream that had moved on, for an event-sourced command; absent for a state. */
+    readonly stream?: string | undefined;
     readonly policy: "abort" | "retry" | "merge" | "last-write-wins";
     /** `retried`: the turn re-runs; `merged`: a merged value is written next; `partial`: the turn had committed before; `thrown`: the caller gets the conflict. */
     readonly resolution: "retried" | "merged" | "partial" | "thrown";
@@ -137,7 +160,9 @@ export interface QuarkObserver {
   storageOperation?: ((event: StorageOperationEvent) => void) | undefined;
   /** Activations, deactivations, turns and retries. */
   actor?: ((event: ActorEvent) => void) | undefined;
-  /** Conflicts and the policy that handled them, merges, and lost replies recognised. */
+  /** Each attempt of a turn as it starts, before its storage calls. */
+  turnStart?: ((event: TurnStartEvent) => void) | undefined;
+  /** Conflicts (of states and of event streams) and the policy that handled them, merges, and lost replies recognised. */
   write?: ((event: WriteEvent) => void) | undefined;
   /** Snapshots written, skipped, or found unreadable. */
   snapshot?: ((event: SnapshotEvent) => void) | undefined;

@@ -1,5 +1,5 @@
 import { type ConflictPolicy, type ResolvedRetryOptions, retryOptionsOf } from "./conflict.ts";
-import { isQuarkError, type StateConflictError, TurnPartiallyCommittedError } from "../errors.ts";
+import { type EventStoreConflictError, isQuarkError, type StateConflictError, TurnPartiallyCommittedError } from "../errors.ts";
 import { notify, type QuarkObserver } from "../observe/observer.ts";
 
 /**
@@ -40,6 +40,13 @@ export function policyName(policy: ConflictPolicy<any>): "abort" | "retry" | "me
   return "merge" in policy ? "merge" : "retry";
 }
 
+/** Tells the observer how a policy handled a state's or an event stream's conflict. */
+// deno-lint-ignore no-explicit-any
+export function reportConflict(observer: QuarkObserver | undefined, error: unknown, policy: ConflictPolicy<any>, resolution: "retried" | "partial" | "thrown"): void {
+  if (isQuarkError(error, "STATE_CONFLICT")) notify(observer, "write", { kind: "conflict", key: (error as StateConflictError).key, policy: policyName(policy), resolution });
+  else if (isQuarkError(error, "EVENT_STORE_CONFLICT")) notify(observer, "write", { kind: "conflict", stream: (error as EventStoreConflictError).stream, policy: policyName(policy), resolution });
+}
+
 /** A refusal that says nothing was applied and that trying again may succeed. */
 export function isRetryableConflict(error: unknown): boolean {
   return isQuarkError(error, "STATE_CONFLICT") || isQuarkError(error, "EVENT_STORE_CONFLICT") || isQuarkError(error, "CONTENTION");
@@ -55,9 +62,7 @@ export function isRetryableConflict(error: unknown): boolean {
 // deno-lint-ignore no-explicit-any
 export function resolveConflict(scope: TurnScope, error: unknown, policy: ConflictPolicy<any>): unknown {
   if (!isRetryableConflict(error)) return error;
-  const report = (resolution: "retried" | "partial" | "thrown") => {
-    if (isQuarkError(error, "STATE_CONFLICT")) notify(scope.observer, "write", { kind: "conflict", key: (error as StateConflictError).key, policy: policyName(policy), resolution });
-  };
+  const report = (resolution: "retried" | "partial" | "thrown") => reportConflict(scope.observer, error, policy, resolution);
   // Whatever the policy, a conflict after a commit must not read as "nothing happened".
   if (scope.committed.length > 0) {
     report("partial");

@@ -138,6 +138,55 @@ test("snapshots written, skipped and unreadable are reported", async () => {
   assert.equal(reader.snapshot[0]?.version, 2);
 });
 
+test("each attempt of a turn is announced before it runs, with the turn's handler and attempt", async () => {
+  const shared = memoryStorage();
+  const sequence: string[] = [];
+  const observer: QuarkObserver = {
+    turnStart: (event) => sequence.push(`start:${event.actorType}/${event.actorId}.${event.handler}:${event.attempt}`),
+    actor: (event) => event.kind === "turn" && sequence.push(`end:${event.attempt}:${event.outcome}`),
+    storageOperation: (event) => sequence.push(event.operation),
+  };
+  const Counter = counter("retry");
+  const system = createActorSystem({ storage: shared, observer });
+  const other = createActorSystem({ storage: shared });
+  await system.actor(Counter, "c").add(1);
+  await other.actor(Counter, "c").add(10);
+  await system.actor(Counter, "c").add(100);
+  await Promise.all([system.shutdown(), other.shutdown()]);
+  assert.deepEqual(sequence, [
+    "read", "start:counter/c.add:1", "write", "end:1:ok",
+    "start:counter/c.add:1", "write", "end:1:error", "start:counter/c.add:2", "read", "write", "end:2:ok",
+  ]);
+});
+
+test("an event-sourced command's conflict names the stream and the policy, and its retry the attempt", async () => {
+  const eventStore = memoryEventStore();
+  const Tally = defineEventSourcedActor("tally", {
+    events: v.object({ type: v.literal("Added"), by: v.number() }),
+    state: v.object({ total: v.number() }),
+    initial: { total: 0 },
+    conflict: "retry",
+    apply: (state, event) => ({ total: state.total + event.by }),
+    commands: {
+      async add(tally, by: number) {
+        await tally.raise({ type: "Added", by });
+        await tally.commit();
+        return tally.state.total;
+      },
+    },
+  });
+  const seen = recorder();
+  const system = createActorSystem({ storage: memoryStorage(), eventStore, observer: seen.observer });
+  const other = createActorSystem({ storage: memoryStorage(), eventStore });
+  await system.actor(Tally, "t").add(1);
+  await other.actor(Tally, "t").add(10);
+  assert.equal(await system.actor(Tally, "t").add(100), 111);
+  await Promise.all([system.shutdown(), other.shutdown()]);
+  const stream = streamNameOf("tally", "t");
+  assert.deepEqual(seen.write, [{ kind: "conflict", stream, policy: "retry", resolution: "retried" }]);
+  assert.deepEqual(seen.actor.filter((event) => event.kind === "retry"), [{ kind: "retry", actorType: "tally", actorId: "t", handler: "add", attempt: 2, errorCode: "EVENT_STORE_CONFLICT" }]);
+});
+
 test("an observer that throws never breaks a turn", async () => {
   const explode = () => {
     throw new Error("observer bug");
