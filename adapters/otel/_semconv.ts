@@ -27,7 +27,7 @@ function collectionOfKey(key: StateKey): string {
   return `${key.actorType}.${key.stateName}`;
 }
 
-function collectionOfStream(stream: string): string {
+export function collectionOfStream(stream: string): string {
   // streamNameOf escapes `/` inside its parts, so the first `/` ends the actor type. The
   // actor id stays out: it would make span names and metric series unbounded.
   const separator = stream.indexOf("/");
@@ -48,8 +48,26 @@ export function spanNameOf(event: StorageOperationEvent): string {
   return collection === undefined ? event.operation : `${event.operation} ${collection}`;
 }
 
+/**
+ * Where a backend's database listens, for the `server.address` and `server.port` attributes.
+ *
+ * @example From the URL the storage was given
+ * ```ts
+ * import type { ServerEndpoint } from "@quark/persistence/otel";
+ * const url = new URL("postgres://app@db.internal:6432/shop");
+ * const postgres: ServerEndpoint = { address: url.hostname, port: Number(url.port) || undefined };
+ * if (postgres.port !== 6432) throw new Error("unexpected port");
+ * ```
+ */
+export interface ServerEndpoint {
+  /** The host name or IP address. */
+  readonly address: string;
+  /** The port, when not the protocol's default. */
+  readonly port?: number | undefined;
+}
+
 /** The attributes both the span and the `db.client.operation.duration` histogram carry. */
-export function operationAttributes(event: StorageOperationEvent, dbNamespace: string | undefined): Record<string, string | number> {
+export function operationAttributes(event: StorageOperationEvent, dbNamespace: string | undefined, server?: ServerEndpoint): Record<string, string | number> {
   const attributes: Record<string, string | number> = {
     "db.system.name": dbSystemNameOf(event.backend),
     "db.operation.name": event.operation,
@@ -59,6 +77,8 @@ export function operationAttributes(event: StorageOperationEvent, dbNamespace: s
   const collection = collectionOf(event);
   if (collection !== undefined) attributes["db.collection.name"] = collection;
   if (dbNamespace !== undefined) attributes["db.namespace"] = dbNamespace;
+  if (server) attributes["server.address"] = server.address;
+  if (server?.port !== undefined) attributes["server.port"] = server.port;
   // A transaction of several writes is one batch operation.
   if (event.keys && event.keys.length > 1) attributes["db.operation.batch.size"] = event.keys.length;
   if (event.outcome === "error") attributes["error.type"] = event.errorCode ?? "UNEXPECTED";

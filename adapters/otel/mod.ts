@@ -16,9 +16,12 @@
  * @module
  */
 
-import { metrics, SpanKind, SpanStatusCode, trace, type Counter, type Histogram, type Meter, type Tracer } from "@opentelemetry/api";
-import type { ActorEvent, QuarkObserver, StorageOperationEvent, WriteEvent } from "../../src/observe/observer.ts";
-import { operationAttributes, spanNameOf } from "./_semconv.ts";
+import { context, metrics, SpanKind, SpanStatusCode, trace, type Counter, type Histogram, type Meter, type Span, type Tracer } from "@opentelemetry/api";
+import type { ActorEvent, QuarkObserver, StorageOperationEvent, TurnStartEvent, WriteEvent } from "../../src/observe/observer.ts";
+import { streamNameOf } from "../../src/storage/keys.ts";
+import { collectionOfStream, operationAttributes, spanNameOf, type ServerEndpoint } from "./_semconv.ts";
+
+export type { ServerEndpoint } from "./_semconv.ts";
 
 const INSTRUMENTATION_SCOPE = "@quark/persistence";
 
@@ -46,6 +49,12 @@ export interface OtelObserverOptions {
   readonly meter?: Meter | undefined;
   /** The `db.namespace` attribute (the database, schema or keyspace name), when you want it reported. */
   readonly dbNamespace?: string | undefined;
+  /**
+   * The `server.address` and `server.port` of each backend, by its name (`"postgres"`,
+   * `"upstash"`, ...). A storage does not expose where it connects, so the application, which
+   * gave it the URL, says so here; backends left out get no server attributes.
+   */
+  readonly servers?: Readonly<Record<string, ServerEndpoint>> | undefined;
 }
 
 /** Milliseconds since the epoch, with a monotonic clock's precision where there is one. */
@@ -54,11 +63,13 @@ function epochMilliseconds(): number {
   return performance ? performance.timeOrigin + performance.now() : Date.now();
 }
 
-function recordSpan(tracer: Tracer, event: StorageOperationEvent, attributes: Record<string, string | number>): void {
+function recordSpan(tracer: Tracer, event: StorageOperationEvent, attributes: Record<string, string | number>, turn: Span | undefined): void {
   // The observer hears of a call once it has settled, so the span is opened back in time by
-  // the call's duration and closed now; it is a child of whatever span is active here.
+  // the call's duration and closed now; it is a child of the turn that made it, else of
+  // whatever span is active here.
   const end = epochMilliseconds();
-  const span = tracer.startSpan(spanNameOf(event), { kind: SpanKind.CLIENT, startTime: end - event.durationMs, attributes });
+  const parent = turn ? trace.setSpan(context.active(), turn) : undefined;
+  const span = tracer.startSpan(spanNameOf(event), { kind: SpanKind.CLIENT, startTime: end - event.durationMs, attributes }, parent);
   if (event.key) span.setAttribute("quark.actor.id", event.key.actorId);
   if (event.stream !== undefined) span.setAttribute("quark.stream", event.stream);
   if (event.outcome === "error") span.setStatus({ code: SpanStatusCode.ERROR, message: event.errorCode });
@@ -67,12 +78,53 @@ function recordSpan(tracer: Tracer, event: StorageOperationEvent, attributes: Re
 
 function countConflict(conflicts: Counter, event: WriteEvent): void {
   if (event.kind !== "conflict") return;
-  conflicts.add(1, {
-    "quark.actor.type": event.key.actorType,
-    "quark.state.name": event.key.stateName,
-    "quark.conflict.policy": event.policy,
-    "quark.conflict.resolution": event.resolution,
-  });
+  // A state's conflict names its state; an event stream's, the stream's actor type only.
+  const subject = event.key
+    ? { "quark.actor.type": event.key.actorType, "quark.state.name": event.key.stateName }
+    : { "quark.actor.type": collectionOfStream(event.stream ?? "") };
+  conflicts.add(1, { ...subject, "quark.conflict.policy": event.policy, "quark.conflict.resolution": event.resolution });
+}
+
+/**
+ * The turns in progress, innermost last, by actor. An actor's states and its event stream
+ * both belong to it, so a storage call finds its turn from its key or stream alone: no async
+ * context is needed, which keeps this working on every runtime. Storage calls outside a turn
+ * (an activation's first read) have no turn and keep the active span as parent.
+ */
+function turnSpans(tracer: Tracer) {
+  const open = new Map<string, Span[]>();
+  const actorOf = (event: StorageOperationEvent): string | undefined => {
+    const key = event.key ?? event.keys?.[0];
+    return key ? streamNameOf(key.actorType, key.actorId) : event.stream;
+  };
+  return {
+    start(event: TurnStartEvent): void {
+      const span = tracer.startSpan(`${event.actorType}.${event.handler}`, {
+        kind: SpanKind.INTERNAL,
+        attributes: { "quark.actor.type": event.actorType, "quark.actor.id": event.actorId, "quark.actor.handler": event.handler, "quark.turn.attempt": event.attempt },
+      });
+      const actor = streamNameOf(event.actorType, event.actorId);
+      open.set(actor, [...(open.get(actor) ?? []), span]);
+    },
+    end(event: ActorEvent): void {
+      if (event.kind !== "turn") return;
+      const actor = streamNameOf(event.actorType, event.actorId);
+      const stack = open.get(actor);
+      const span = stack?.pop();
+      if (!span) return;
+      if (stack!.length === 0) open.delete(actor);
+      span.setAttribute("quark.turn.outcome", event.outcome);
+      if (event.outcome === "error") {
+        span.setAttribute("error.type", event.errorCode ?? "UNEXPECTED");
+        span.setStatus({ code: SpanStatusCode.ERROR, message: event.errorCode });
+      }
+      span.end();
+    },
+    of(event: StorageOperationEvent): Span | undefined {
+      const actor = actorOf(event);
+      return actor === undefined ? undefined : open.get(actor)?.at(-1);
+    },
+  };
 }
 
 function countRetry(retries: Counter, event: ActorEvent): void {
@@ -135,13 +187,18 @@ function instruments(meter: Meter): { duration: Histogram; conflicts: Counter; r
 export function otelObserver(options: OtelObserverOptions = {}): QuarkObserver {
   const tracer = options.tracer ?? trace.getTracer(INSTRUMENTATION_SCOPE);
   const { duration, conflicts, retries } = instruments(options.meter ?? metrics.getMeter(INSTRUMENTATION_SCOPE));
+  const turns = turnSpans(tracer);
   return {
     storageOperation(event) {
-      const attributes = operationAttributes(event, options.dbNamespace);
-      recordSpan(tracer, event, attributes);
+      const attributes = operationAttributes(event, options.dbNamespace, options.servers?.[event.backend]);
+      recordSpan(tracer, event, attributes, turns.of(event));
       duration.record(event.durationMs / 1000, attributes);
     },
-    actor: (event) => countRetry(retries, event),
+    turnStart: (event) => turns.start(event),
+    actor(event) {
+      countRetry(retries, event);
+      turns.end(event);
+    },
     write: (event) => countConflict(conflicts, event),
   };
 }

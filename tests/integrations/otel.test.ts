@@ -81,7 +81,8 @@ test("a PGlite turn with a conflict and a retry gives conventional spans, a dura
   await Promise.all([system.shutdown(), other.shutdown()]);
   await storage.close();
 
-  const spans: ReadableSpan[] = otel.spans.getFinishedSpans();
+  // The turns' INTERNAL spans are checked in the next test.
+  const spans: ReadableSpan[] = otel.spans.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT);
   assert.deepEqual(spans.map((span) => `${span.name}:${span.status.code}`), [
     `read counter.count:${SpanStatusCode.UNSET}`,
     `write counter.count:${SpanStatusCode.UNSET}`,
@@ -133,6 +134,58 @@ test("a PGlite turn with a conflict and a retry gives conventional spans, a dura
     attributes: { "quark.actor.type": "counter", "quark.actor.handler": "add", "error.type": "STATE_CONFLICT" },
     value: 1,
   }]);
+  await otel.close();
+});
+
+test("each attempt of a turn is an INTERNAL span, parent of the storage calls it made", async () => {
+  const otel = telemetry();
+  const storage = memoryStorage();
+  const system = createActorSystem({ storage, observer: otelObserver({ tracer: otel.tracer, meter: otel.meter }) });
+  const other = createActorSystem({ storage });
+  await system.actor(Counter, "c").add(1);
+  await other.actor(Counter, "c").add(10);
+  assert.equal(await system.actor(Counter, "c").add(100), 111);
+  await Promise.all([system.shutdown(), other.shutdown()]);
+
+  const spans = otel.spans.getFinishedSpans();
+  const turns = spans.filter((span) => span.kind === SpanKind.INTERNAL);
+  assert.deepEqual(turns.map((span) => [span.name, span.attributes["quark.turn.attempt"], span.attributes["quark.turn.outcome"], span.status.code]), [
+    ["counter.add", 1, "ok", SpanStatusCode.UNSET],
+    ["counter.add", 1, "error", SpanStatusCode.ERROR],
+    ["counter.add", 2, "ok", SpanStatusCode.UNSET],
+  ]);
+  assert.deepEqual(turns[0]!.attributes, { "quark.actor.type": "counter", "quark.actor.id": "c", "quark.actor.handler": "add", "quark.turn.attempt": 1, "quark.turn.outcome": "ok" });
+  assert.equal(turns[1]!.attributes["error.type"], "STATE_CONFLICT");
+  const calls = spans.filter((span) => span.kind === SpanKind.CLIENT).map((span) => {
+    const turn = turns.findIndex((candidate) => candidate.spanContext().spanId === span.parentSpanContext?.spanId);
+    if (turn !== -1) assert.equal(span.spanContext().traceId, turns[turn]!.spanContext().traceId, "a child shares its turn's trace");
+    return `${span.name}@${turn === -1 ? "none" : turn}`;
+  });
+  // The activation's read runs before any turn; the retry's reload and write belong to attempt 2.
+  assert.deepEqual(calls, ["read counter.count@none", "write counter.count@0", "write counter.count@1", "read counter.count@2", "write counter.count@2"]);
+  await otel.close();
+});
+
+test("client spans carry server.address and server.port where the application names the backend's endpoint", async () => {
+  const otel = telemetry();
+  const observer = otelObserver({ tracer: otel.tracer, meter: otel.meter, servers: { postgres: { address: "db.internal", port: 6432 }, upstash: { address: "cache.internal" } } });
+  for (const backend of ["postgres", "upstash", "memory"]) observer.storageOperation?.({ backend, operation: "list", durationMs: 1, roundTrips: 1, outcome: "ok" });
+  assert.deepEqual(otel.spans.getFinishedSpans().map((span) => [span.attributes["server.address"], span.attributes["server.port"]]), [
+    ["db.internal", 6432],
+    ["cache.internal", undefined],
+    [undefined, undefined],
+  ]);
+  const points = metricNamed(await otel.metrics(), "db.client.operation.duration").dataPoints;
+  assert.ok(points.some((point) => point.attributes["server.address"] === "db.internal" && point.attributes["server.port"] === 6432), "the histogram carries them too");
+  await otel.close();
+});
+
+test("an event stream's conflict counts under its actor type", async () => {
+  const otel = telemetry();
+  const observer = otelObserver({ tracer: otel.tracer, meter: otel.meter });
+  observer.write?.({ kind: "conflict", stream: "ledger/l1", policy: "retry", resolution: "retried" });
+  const conflicts = metricNamed(await otel.metrics(), "quark.state.conflicts");
+  assert.deepEqual(conflicts.dataPoints.map((point) => point.attributes), [{ "quark.actor.type": "ledger", "quark.conflict.policy": "retry", "quark.conflict.resolution": "retried" }]);
   await otel.close();
 });
 
