@@ -30,7 +30,19 @@ export interface CallInfo {
   readonly causationId: string | undefined;
 }
 
-/** What a caller may say about where a call comes from. */
+/**
+ * What a caller may say about where a call comes from: pass it with `system.actor`.
+ *
+ * @example Continuing a conversation started by an HTTP request
+ * ```ts
+ * import { createActorSystem, defineActor, memoryStorage, type CallOrigin } from "@quark/persistence";
+ * const Echo = defineActor("echo", { handlers: { origin: ({ call }) => `${call.correlationId} <- ${call.causationId}` } });
+ * const system = createActorSystem({ storage: memoryStorage() });
+ * const origin: CallOrigin = { correlationId: "request-17", causationId: "webhook-3" };
+ * if ((await system.actor(Echo, "e1", origin).origin()) !== "request-17 <- webhook-3") throw new Error("origin lost");
+ * await system.shutdown();
+ * ```
+ */
 export interface CallOrigin {
   /** The conversation this call belongs to. */
   readonly correlationId?: string | undefined;

@@ -80,6 +80,13 @@ export function metadataBinding(stream: string, position: number): string {
 /**
  * The metadata stored with each event: the call's correlation and causation ids, plus
  * whatever the command adds. Values are encoded by the system's codec, like payloads.
+ *
+ * @example Metadata a command adds
+ * ```ts
+ * import type { EventMetadata } from "@quark/persistence";
+ * const metadata: EventMetadata = { user: "ada", source: "mobile" };
+ * if (metadata.user !== "ada") throw new Error("unexpected");
+ * ```
  */
 export type EventMetadata = Readonly<Record<string, unknown>>;
 

@@ -3,7 +3,18 @@ import type { StateKey, StateStorage } from "../storage/types.ts";
 import { encodePosition, readPosition } from "./checkpoint.ts";
 import { isQuarkError } from "../errors.ts";
 
-/** How a follower of the global order polls: it waits longer while nothing new arrives. */
+/**
+ * How a follower of the global order polls: it waits longer while nothing new arrives.
+ *
+ * @example Polling every 50 ms at first, at most every 2 s, until aborted
+ * ```ts
+ * import type { PollOptions } from "@quark/persistence";
+ * const controller = new AbortController();
+ * const polling: PollOptions = { pollIntervalMs: 50, maxPollIntervalMs: 2_000, signal: controller.signal };
+ * controller.abort();
+ * if (!polling.signal?.aborted) throw new Error("expected an aborted signal");
+ * ```
+ */
 export interface PollOptions {
   /** The first wait after an empty poll, in milliseconds. Defaults to 100. */
   readonly pollIntervalMs?: number | undefined;

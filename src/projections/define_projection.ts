@@ -41,6 +41,7 @@ type EventOf<Sources extends readonly EventSource[]> = InferOutput<Sources[numbe
  * import * as v from "valibot";
  * import { defineProjection, type ProjectionOptions } from "@quark/persistence";
  * const ledger = { actorType: "ledger", events: v.object({ type: v.literal("Deposited"), cents: v.number() }) };
+ * const state = v.object({ cents: v.number() });
  * const options: ProjectionOptions<typeof state, [typeof ledger]> = {
  *   from: [ledger],
  *   state,
@@ -48,7 +49,6 @@ type EventOf<Sources extends readonly EventSource[]> = InferOutput<Sources[numbe
  *   key: (_event, info) => info.actorId,
  *   apply: (total, event) => ({ cents: total.cents + event.cents }),
  * };
- * const state = v.object({ cents: v.number() });
  * if (defineProjection("per-account", options).name !== "per-account") throw new Error("unexpected name");
  * ```
  */

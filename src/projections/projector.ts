@@ -78,7 +78,28 @@ export interface Projector<State> {
   rebuild(): Promise<void>;
 }
 
-/** Builds the projector of `projection` over an event store and a storage. */
+/**
+ * Builds the projector of `projection` over an event store and a storage.
+ *
+ * @param projection The projection, from `defineProjection`.
+ * @param options The event store, the storage, the codec and the batch size.
+ * @returns The projector.
+ * @throws {CapabilityError} When the storage has no transactions.
+ *
+ * @example Catching up and reading a document
+ * ```ts
+ * import * as v from "valibot";
+ * import { createCodec, createProjector, defineProjection, memoryEventStore, memoryStorage } from "@quark/persistence";
+ * const Visits = defineProjection("visits", { from: [{ actorType: "page", events: v.object({ type: v.string() }) }], state: v.number(), initial: 0, apply: (count) => count + 1 });
+ * const eventStore = memoryEventStore();
+ * const codec = createCodec();
+ * // Events are encoded bound to their stream and version, as event-sourced actors write them.
+ * await eventStore.append("page/home", [{ type: "Visited", data: await codec.encode({ type: "Visited" }, 1, "page/home#1") }], "no_stream");
+ * const visits = createProjector(Visits, { eventStore, storage: memoryStorage(), codec });
+ * await visits.catchUp();
+ * if ((await visits.read()) !== 1) throw new Error("expected one visit");
+ * ```
+ */
 export function createProjector<State, Event>(projection: Projection<State, Event>, options: ProjectorOptions): Projector<State> {
   const { eventStore, storage } = options;
   if (!storage.capabilities.transactions) throw new CapabilityError(storage.name, "transactions", `projection ${JSON.stringify(projection.name)} commits its documents and checkpoint together`);
