@@ -158,6 +158,8 @@ function instruments(meter: Meter): { duration: Histogram; conflicts: Counter; r
  * `quark.actor.retries`. The collection is `{actorType}.{stateName}` for a state and the
  * actor type for an event stream. Calls are reported after they settle, so each span starts
  * at the moment of reporting minus the call's duration and ends at the moment of reporting.
+ * Each attempt of a turn is an INTERNAL span `{actorType}.{handler}`, the parent of the
+ * storage spans of that attempt (found by actor, without async context).
  *
  * @param options Tracer, meter and `db.namespace`; all optional.
  * @returns The observer.
