@@ -27,7 +27,8 @@ export type { CliIo } from "./output.ts";
 const HELP = `usage: quark COMMAND [options]   (--config FILE, default quark.config.ts or .js)
 
   ls [ACTOR_TYPE] [--prefix P] [--storage NAME] [--limit N] [--json]
-                          actor types with state counts, or one type's states (alias: inspect)
+                          actor types with state counts and event streams by type, or one
+                          type's states (alias: inspect)
   get ACTOR_TYPE ACTOR_ID STATE [--storage NAME] [--json]
                           one state, decoded, upcast and validated
   export [--out FILE] [--page-size N] [--dry-run]

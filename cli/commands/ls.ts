@@ -6,7 +6,33 @@ import { UsageError } from "../usage_error.ts";
 
 type Values = ReturnType<typeof parse>["values"];
 
-/** `ls`: actor types with their counts, or one actor type's states with their metadata. */
+/**
+ * The event streams by type (the part of the name before the first `/`), with their event
+ * counts: from the config's list, else found through readAll. A store that can do neither is
+ * left out of the overview rather than failing it.
+ */
+async function streamRows(config: OpenConfig): Promise<Array<{ eventStore: string; streamType: string; streams: number; events: number }>> {
+  const store = config.eventStore;
+  if (!store) return [];
+  let streams: string[];
+  try {
+    streams = await config.streams();
+  } catch (error) {
+    if (error instanceof UsageError) return [];
+    throw error;
+  }
+  const byType = new Map<string, { eventStore: string; streamType: string; streams: number; events: number }>();
+  for (const stream of streams) {
+    const streamType = stream.includes("/") ? stream.slice(0, stream.indexOf("/")) : stream;
+    const row = byType.get(streamType) ?? { eventStore: store.name, streamType, streams: 0, events: 0 };
+    row.streams++;
+    row.events += await store.version(stream);
+    byType.set(streamType, row);
+  }
+  return [...byType.values()];
+}
+
+/** `ls`: actor types with their state counts and event streams by type, or one actor type's states with their metadata. */
 export async function ls(config: OpenConfig, positionals: string[], values: Values, io: CliIo): Promise<number> {
   const inspector = createInspector({ storage: config.storages, codec: config.codec, definitions: config.definitions });
   const storageNames = values.storage === undefined ? Object.keys(config.storages) : [String(values.storage)];
@@ -17,8 +43,15 @@ export async function ls(config: OpenConfig, positionals: string[], values: Valu
     for (const storage of storageNames) {
       for (const type of config.actorTypes) rows.push({ storage, actorType: type, states: await inspector.count({ actorType: type, storage }) });
     }
-    if (values.json) io.stdout.write(`${toJson(rows)}\n`);
-    else io.stdout.write(table([["STORAGE", "ACTOR TYPE", "STATES"], ...rows.map((row) => [row.storage, row.actorType, String(row.states)])]));
+    const streams = await streamRows(config);
+    if (values.json) {
+      io.stdout.write(`${toJson([...rows, ...streams])}\n`);
+      return 0;
+    }
+    io.stdout.write(table([["STORAGE", "ACTOR TYPE", "STATES"], ...rows.map((row) => [row.storage, row.actorType, String(row.states)])]));
+    if (streams.length > 0) {
+      io.stdout.write(`\n${table([["EVENT STORE", "STREAM TYPE", "STREAMS", "EVENTS"], ...streams.map((row) => [row.eventStore, row.streamType, String(row.streams), String(row.events)])])}`);
+    }
     return 0;
   }
   const limit = positiveInteger(values.limit, "limit", 50);

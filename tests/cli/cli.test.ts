@@ -25,6 +25,9 @@ test("ls, get, events tail and health print plain tables and decoded values", as
   const listed = await quark(withConfig("ls"), env());
   assert.equal(listed.code, 0, listed.stderr);
   assert.match(listed.stdout, new RegExp(`default\\s+account\\s+${counts.states}\\n`));
+  assert.match(listed.stdout, new RegExp(`\\nEVENT STORE\\s+STREAM TYPE\\s+STREAMS\\s+EVENTS\\npglite\\s+ledger\\s+${counts.streams}\\s+${counts.events}\\n`));
+  const discovered = await quark(withConfig("ls", "--json"), { ...env(), streams: "discover" });
+  assert.deepEqual(JSON.parse(discovered.stdout).at(-1), { eventStore: "pglite", streamType: "ledger", streams: counts.streams, events: counts.events }, "found through readAll");
   assertPlain(listed.stdout + listed.stderr);
 
   const json = await quark(withConfig("ls", "account", "--limit", "5", "--json"), env());
