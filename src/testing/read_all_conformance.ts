@@ -3,6 +3,12 @@
 import type { EventStore, GlobalEvent, NewEvent } from "../events/types.ts";
 import { check, checkBytes, checkEqual, checkRejects } from "./assert.ts";
 import { uniqueName } from "./registrar.ts";
+import type { StandardSchemaV1 } from "../state/standard_schema.ts";
+import { createCodec } from "../codec/codec.ts";
+import { eventBinding } from "../events/aggregate.ts";
+import { memoryStorage } from "../storage/memory.ts";
+import { defineProjection } from "../projections/define_projection.ts";
+import { createProjector } from "../projections/projector.ts";
 
 type AddCase = (what: string, body: (store: EventStore) => Promise<void>) => void;
 
@@ -141,4 +147,48 @@ export function registerGlobalOrderCases(add: AddCase): void {
     checkEqual(payloads.length, streams.length * 10, "events the follower saw");
     checkEqual(new Set(payloads).size, payloads.length, "no event seen twice");
   });
+
+  ordered("two projectors racing over this store's order fold every event exactly once", async (store) => {
+    const from = await headPosition(store);
+    const actorType = uniqueName("projected");
+    const moved = schemaOf<{ type: string; by: number }>((value) =>
+      typeof value === "object" && value !== null && typeof (value as { by?: unknown }).by === "number");
+    const Sums = defineProjection(uniqueName("sums"), {
+      from: [{ actorType, events: moved }],
+      state: schemaOf<number>((value) => typeof value === "number"),
+      initial: 0,
+      key: (_event, info) => info.actorId,
+      apply: (sum, event) => sum + event.by,
+    });
+    const codec = createCodec();
+    const documents = memoryStorage();
+    const projectors = [1, 2].map((batchSize) => createProjector(Sums, { eventStore: store, storage: documents, codec, batchSize, from }));
+    const expected = new Map<string, number>();
+    const append = async (id: string, amounts: number[]) => {
+      const stream = `${actorType}/${id}`;
+      const version = await store.version(stream);
+      const events = await Promise.all(amounts.map(async (by, index) =>
+        ({ type: "Moved", data: await codec.encode({ type: "Moved", by }, 1, eventBinding(stream, version + index + 1)) })));
+      await store.append(stream, events, version === 0 ? "no_stream" : version);
+      expected.set(id, (expected.get(id) ?? 0) + amounts.reduce((sum, by) => sum + by, 0));
+    };
+    for (let round = 0; round < 4; round++) {
+      await Promise.all([append("a", [round, 1]), append("b", [10 * round]), ...projectors.map((projector) => projector.runBatch())]);
+    }
+    await Promise.all(projectors.map((projector) => projector.catchUp()));
+    for (const [id, sum] of expected) {
+      for (const [index, projector] of projectors.entries()) checkEqual(await projector.read(id), sum, `projector ${index + 1}'s document ${id}`);
+    }
+  });
+}
+
+/** A Standard Schema from a predicate, so the kit needs no validation library. */
+function schemaOf<T>(accepts: (value: unknown) => boolean): StandardSchemaV1<unknown, T> {
+  return {
+    "~standard": {
+      version: 1,
+      vendor: "quark-conformance",
+      validate: (value) => accepts(value) ? { value: value as T } : { issues: [{ message: `unexpected value ${String(value)}` }] },
+    },
+  };
 }
