@@ -53,7 +53,7 @@ export {
   ValueTooLargeError,
 } from "./src/errors.ts";
 export type * from "./src/storage/types.ts";
-export type { ActorEvent, QuarkObserver, SnapshotEvent, StorageOperationEvent, TurnStartEvent, WriteEvent } from "./src/observe/observer.ts";
+export type { ActorEvent, ProjectionBatchEvent, QuarkObserver, SnapshotEvent, StorageOperationEvent, TurnStartEvent, WriteEvent } from "./src/observe/observer.ts";
 export { observeEventStore, observeStorage } from "./src/observe/observe_storage.ts";
 export type * from "./src/events/types.ts";
 export {

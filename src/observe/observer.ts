@@ -137,6 +137,31 @@ export interface SnapshotEvent {
 }
 
 /**
+ * One batch of a projector, reported once it is committed or lost to another projector.
+ *
+ * @example Watching a read model's progress
+ * ```ts
+ * import type { ProjectionBatchEvent } from "@quark/persistence";
+ * const event: ProjectionBatchEvent = { name: "balances", events: 100, documents: 12, position: 4711n, durationMs: 3.2, outcome: "committed" };
+ * if (event.outcome === "committed") console.log(`${event.name} at ${event.position}`);
+ * ```
+ */
+export interface ProjectionBatchEvent {
+  /** The projection's name. */
+  readonly name: string;
+  /** How many events of the global order the batch covered. */
+  readonly events: number;
+  /** How many documents it wrote. */
+  readonly documents: number;
+  /** The global position of its last event: the checkpoint once committed. */
+  readonly position: bigint;
+  /** From reading the checkpoint to the commit's settling, in milliseconds. */
+  readonly durationMs: number;
+  /** `committed`; `conflict` when another projector committed first, so the batch is read again. */
+  readonly outcome: "committed" | "conflict";
+}
+
+/**
  * Callbacks for what storages and actors do. Give one to `createActorSystem({ observer })`,
  * or wrap a storage or event store with `observeStorage` / `observeEventStore`. Every callback
  * is optional and runs synchronously after the fact; one that throws is ignored, so an
@@ -166,6 +191,8 @@ export interface QuarkObserver {
   write?: ((event: WriteEvent) => void) | undefined;
   /** Snapshots written, skipped, or found unreadable. */
   snapshot?: ((event: SnapshotEvent) => void) | undefined;
+  /** Projection batches, from a projector given this observer. */
+  projection?: ((event: ProjectionBatchEvent) => void) | undefined;
 }
 
 /** Calls one observer callback, swallowing what it throws: observing never changes the outcome. */

@@ -11,6 +11,8 @@ import { decodeKey, encodeKey } from "../storage/keys.ts";
 import { validate } from "../state/standard_schema.ts";
 import { upcastValue } from "../state/state_cell.ts";
 import { CapabilityError, isQuarkError } from "../errors.ts";
+import { notify, now, type QuarkObserver } from "../observe/observer.ts";
+import { observeEventStore, observeStorage } from "../observe/observe_storage.ts";
 
 const PROJECTION_TYPE = "quark.projection";
 const ACTIVE = "active";
@@ -44,6 +46,8 @@ export interface ProjectorOptions {
    * to `0n`, every event; an append's `lastPosition` starts it after that append.
    */
   readonly from?: bigint | undefined;
+  /** Told about each batch (`projection`) and every storage and event-store call the projector makes. */
+  readonly observer?: QuarkObserver | undefined;
 }
 
 /**
@@ -101,7 +105,9 @@ export interface Projector<State> {
  * ```
  */
 export function createProjector<State, Event>(projection: Projection<State, Event>, options: ProjectorOptions): Projector<State> {
-  const { eventStore, storage } = options;
+  const { observer } = options;
+  const eventStore = observer ? observeEventStore(options.eventStore, observer) : options.eventStore;
+  const storage = observer ? observeStorage(options.storage, observer) : options.storage;
   if (!storage.capabilities.transactions) throw new CapabilityError(storage.name, "transactions", `projection ${JSON.stringify(projection.name)} commits its documents and checkpoint together`);
   const codec = options.codec && "encode" in options.codec ? options.codec : createCodec(options.codec ?? {});
   const batchSize = options.batchSize ?? 100;
@@ -140,6 +146,7 @@ export function createProjector<State, Event>(projection: Projection<State, Even
 
   /** One batch into `generation`: false when another projector committed first. */
   async function batchInto(generation: string): Promise<{ committed: boolean; processed: number }> {
+    const begin = now();
     const checkpoint = await readPosition(storage, checkpointKey(generation));
     const after = checkpoint.etag === null ? start : checkpoint.position;
     const events: GlobalEvent[] = [];
@@ -172,13 +179,19 @@ export function createProjector<State, Event>(projection: Projection<State, Even
     }
     const last = events.at(-1)!.position;
     operations.push({ kind: "write", key: checkpointKey(generation), value: encodePosition(last), etag: crypto.randomUUID(), expectedEtag: checkpoint.etag });
+    const report = (outcome: "committed" | "conflict") =>
+      notify(observer, "projection", { name: projection.name, events: events.length, documents: documents.size, position: last, durationMs: now() - begin, outcome });
     try {
       await storage.transact(operations);
     } catch (error) {
       // Another projector committed this batch (or part of the read model) first: re-read.
-      if (isQuarkError(error, "STATE_CONFLICT") || isQuarkError(error, "CONTENTION")) return { committed: false, processed: 0 };
+      if (isQuarkError(error, "STATE_CONFLICT") || isQuarkError(error, "CONTENTION")) {
+        report("conflict");
+        return { committed: false, processed: 0 };
+      }
       throw error;
     }
+    report("committed");
     return { committed: true, processed: events.length };
   }
 

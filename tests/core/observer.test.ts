@@ -5,6 +5,9 @@ import assert from "node:assert/strict";
 import * as v from "valibot";
 import {
   createActorSystem,
+  createCodec,
+  createProjector,
+  defineProjection,
   defineActor,
   defineEventSourcedActor,
   defineState,
@@ -13,6 +16,7 @@ import {
   StorageUnavailableError,
   streamNameOf,
   type ActorEvent,
+  type ProjectionBatchEvent,
   type QuarkObserver,
   type SnapshotEvent,
   type StateStorage,
@@ -185,6 +189,45 @@ test("an event-sourced command's conflict names the stream and the policy, and i
   const stream = streamNameOf("tally", "t");
   assert.deepEqual(seen.write, [{ kind: "conflict", stream, policy: "retry", resolution: "retried" }]);
   assert.deepEqual(seen.actor.filter((event) => event.kind === "retry"), [{ kind: "retry", actorType: "tally", actorId: "t", handler: "add", attempt: 2, errorCode: "EVENT_STORE_CONFLICT" }]);
+});
+
+test("a projector reports each batch (events, documents, position, committed or lost to another projector) and its storage calls", async () => {
+  const eventStore = memoryEventStore();
+  const codec = createCodec();
+  for (const [stream, count] of [["page/home", 2], ["page/about", 1]] as const) {
+    const events = await Promise.all(Array.from({ length: count }, async (_, index) => ({ type: "Visited", data: await codec.encode({ type: "Visited" }, 1, `${stream}#${index + 1}`) })));
+    await eventStore.append(stream, events, "no_stream");
+  }
+  const Visits = defineProjection("visits", { from: [{ actorType: "page", events: v.object({ type: v.string() }) }], state: v.number(), initial: 0, key: (_event, info) => info.actorId, apply: (count) => count + 1 });
+  const seen = recorder();
+  const projections: ProjectionBatchEvent[] = [];
+  const observer: QuarkObserver = { ...seen.observer, projection: (event) => projections.push(event) };
+  const storage = memoryStorage();
+  await createProjector(Visits, { eventStore, storage, codec, batchSize: 2, observer }).catchUp();
+  assert.deepEqual(projections.map(({ durationMs, ...rest }) => (assert.ok(durationMs >= 0), rest)), [
+    { name: "visits", events: 2, documents: 1, position: 2n, outcome: "committed" },
+    { name: "visits", events: 1, documents: 1, position: 3n, outcome: "committed" },
+  ]);
+  assert.ok(seen.storage.some((event) => event.operation === "transact" && event.outcome === "ok"), "its storage calls are reported");
+  assert.ok(seen.storage.some((event) => event.operation === "readAll"), "and its reads of the global order");
+
+  // A second projector commits the same batch first: the first one's batch is lost and re-read.
+  const shared = memoryStorage();
+  const rival = createProjector(Visits, { eventStore, storage: shared, codec });
+  let raced = false;
+  const racing: StateStorage = {
+    ...shared,
+    async transact(operations) {
+      if (!raced) {
+        raced = true;
+        await rival.runBatch();
+      }
+      return shared.transact(operations);
+    },
+  };
+  const lost: ProjectionBatchEvent[] = [];
+  await createProjector(Visits, { eventStore, storage: racing, codec, observer: { projection: (event) => lost.push(event) } }).catchUp();
+  assert.deepEqual(lost.map((event) => `${event.events}@${event.position}:${event.outcome}`), ["3@3:conflict"]);
 });
 
 test("an observer that throws never breaks a turn", async () => {
