@@ -27,7 +27,12 @@
  *
  * Both sides use batches of BATCH_SIZE, a poll interval of POLL_MS and at most MAX_POLL_MS
  * between polls (Emmett's puller caps its wait at 1 s; `maxPollIntervalMs` is set to match).
- * What could not be aligned is listed in the facts this suite returns.
+ * What could not be aligned is named in docs/benchmarks.md.
+ *
+ * Run alone: `npm run bench -- --only projections` (`--no-write` leaves the docs alone;
+ * `QUARK_BENCH_LAG_ROUNDS` sets the lag rounds, default 5). It needs POSTGRES_URL for the
+ * PostgreSQL and Emmett sides and UPSTASH_REDIS_REST_URL for the Upstash side; each side
+ * writes to tables or a key prefix of its own and removes them when the run ends.
  */
 import postgres from "postgres";
 import { Redis } from "@upstash/redis";
@@ -60,7 +65,7 @@ const WRITE_EVERY_MS = 50;
 const WRITE_STREAMS = 10;
 const WINDOW_MS = 3_000;
 const WARM_MS = 500;
-const ROUNDS = Number(process.env.QUARK_BENCH_LAG_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.QUARK_BENCH_LAG_ROUNDS ?? 5);
 const BACKLOG = 2_000;
 const CATCH_UP_TIMEOUT_MS = 120_000;
 
