@@ -153,8 +153,8 @@ export function parseGuard(message: string): { index: number; detail: string; et
   const match = new RegExp(`${GUARD_MARKER}:(\\d+):([A-Za-z0-9_-]*)(?::([0-9A-Fa-f]*))?`).exec(message);
   if (!match) return undefined;
   const found = { index: Number(match[1]), detail: match[2]! };
-  if (match[3] === undefined) return found;
-  return { ...found, etag: match[3] === "" ? null : decodeHex(match[3]) };
+  const etag = match[3] === undefined ? undefined : match[3] === "" ? null : decodeHex(match[3]);
+  return etag === undefined ? found : { ...found, etag };
 }
 
 function decodeHex(hex: string): string | undefined {
@@ -212,7 +212,7 @@ export interface SqlTableOptions {
  */
 export function resolveTables(options: SqlTableOptions, maxLength: number): SqlTables {
   return {
-    schema: options.schema === undefined ? undefined : validateIdentifier("schema name", options.schema, maxLength),
+    ...(options.schema === undefined ? {} : { schema: validateIdentifier("schema name", options.schema, maxLength) }),
     state: validateIdentifier("state table name", options.stateTable ?? "quark_state", maxLength),
     events: validateIdentifier("events table name", options.eventsTable ?? "quark_events", maxLength),
     snapshots: validateIdentifier("snapshots table name", options.snapshotsTable ?? "quark_snapshots", maxLength),

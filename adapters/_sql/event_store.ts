@@ -37,9 +37,9 @@ export interface SqlEventStoreConfig {
   /** Whether to create missing tables on first use. */
   readonly autoCreateSchema: boolean;
   /** How to retry what the server aborts under contention (deadlock, serialization failure). */
-  readonly contentionRetry?: ContentionRetryOptions;
+  readonly contentionRetry?: ContentionRetryOptions | undefined;
   /** `host:port` of the server, for messages, when the adapter knows it. */
-  readonly endpoint?: string;
+  readonly endpoint?: string | undefined;
 }
 
 /** A SQL-backed {@linkcode EventStore} with an explicit schema call. */

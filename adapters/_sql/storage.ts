@@ -43,13 +43,13 @@ export interface SqlStorageConfig {
   /** Whether to create missing tables on first use. */
   readonly autoCreateSchema: boolean;
   /** The largest value accepted, in bytes. Defaults to 16 MiB. */
-  readonly maxValueBytes?: number;
+  readonly maxValueBytes?: number | undefined;
   /** The most operations one `transact` accepts. Defaults to 1000. */
-  readonly maxTransactionOperations?: number;
+  readonly maxTransactionOperations?: number | undefined;
   /** How to retry what the server aborts under contention (deadlock, serialization failure). */
-  readonly contentionRetry?: ContentionRetryOptions;
+  readonly contentionRetry?: ContentionRetryOptions | undefined;
   /** `host:port` of the server, for messages, when the adapter knows it. */
-  readonly endpoint?: string;
+  readonly endpoint?: string | undefined;
 }
 
 // One place for the limits every SQL adapter offers unless its options say otherwise.

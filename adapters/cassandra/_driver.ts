@@ -24,7 +24,8 @@ export interface CassandraQueryOptions {
   readonly consistency?: number;
   readonly serialConsistency?: number;
   readonly fetchSize?: number;
-  readonly pageState?: string;
+  /** The page to fetch; the first when undefined. */
+  readonly pageState?: string | undefined;
   readonly isIdempotent?: boolean;
   readonly logged?: boolean;
 }

@@ -23,13 +23,13 @@ export const MAX_KEY_BYTES = 65_531;
 export interface Observed {
   readonly etag: string;
   /** Absent when the statement that observed the row did not return the column. */
-  readonly revision?: number;
+  readonly revision?: number | undefined;
 }
 
 /** What a statement's condition assumes is stored. */
 export type Basis =
   | { readonly kind: "absent" }
-  | { readonly kind: "live"; readonly etag: string; readonly revision?: number }
+  | { readonly kind: "live"; readonly etag: string; readonly revision?: number | undefined }
   | { readonly kind: "anyLive" };
 
 /** One operation ready to send: the condition it relies on and, for writes, the revision to store. */

@@ -387,7 +387,7 @@ async function writeOne(collection: Collection<StateDocument>, request: WriteReq
     if (revision !== undefined) return { etag: request.etag, revision };
     const stored = await collection.findOne(
       { _id: id, $or: [{ etag: request.etag }, ...LIVE_CLAUSES] },
-      { projection: { etag: 1, revision: 1 }, session },
+      { projection: { etag: 1, revision: 1 }, ...inSession(session) },
     );
     if (stored?.etag === request.etag) return { etag: request.etag, revision: stored.revision };
     const actual = stored?.etag ?? null;
@@ -406,13 +406,13 @@ async function attemptWrite(collection: Collection<StateDocument>, id: string, r
     const updated = await collection.findOneAndUpdate(
       { _id: id, etag: request.expectedEtag, ...LIVE },
       updateOf(request, context),
-      { returnDocument: "after", projection: { revision: 1 }, session },
+      { returnDocument: "after", projection: { revision: 1 }, ...inSession(session) },
     );
     return updated?.revision;
   }
   if (session) {
     // Inside a transaction a duplicate-key error aborts it, so check from the snapshot first.
-    const stored = await collection.findOne({ _id: id, $or: [{ etag: request.etag }, ...LIVE_CLAUSES] }, { projection: { etag: 1, revision: 1 }, session });
+    const stored = await collection.findOne({ _id: id, $or: [{ etag: request.etag }, ...LIVE_CLAUSES] }, { projection: { etag: 1, revision: 1 }, ...inSession(session) });
     if (stored?.etag === request.etag) return stored.revision;
     if (stored && !request.lastWriteWins) throw new StateConflictError(request.key, null, stored.etag);
   }
@@ -424,19 +424,24 @@ async function attemptWrite(collection: Collection<StateDocument>, id: string, r
       const updated = await collection.findOneAndUpdate(
         { _id: id, $or: [{ etag: { $ne: request.etag } }, EXPIRED] },
         updateOf(request, context),
-        { upsert: true, returnDocument: "after", projection: { revision: 1 }, session },
+        { upsert: true, returnDocument: "after", projection: { revision: 1 }, ...inSession(session) },
       );
       return updated?.revision;
     }
     // Create-only: inserts when absent, replaces an expired leftover the TTL monitor has not
     // removed yet, and fails with E11000 when a live document exists.
-    await collection.updateOne({ _id: id, ...EXPIRED }, updateOf(request, context, 1), { upsert: true, session });
+    await collection.updateOne({ _id: id, ...EXPIRED }, updateOf(request, context, 1), { upsert: true, ...inSession(session) });
     return 1;
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
     if (session) throw new StateConflictError(request.key, request.expectedEtag ?? null, undefined, { cause: error });
     return undefined;
   }
+}
+
+/** The driver's `session` option: none outside a transaction. */
+function inSession(session: ClientSession | undefined): { session?: ClientSession } {
+  return session === undefined ? {} : { session };
 }
 
 /**
@@ -446,14 +451,14 @@ async function attemptWrite(collection: Collection<StateDocument>, id: string, r
  */
 async function deleteOne(collection: Collection<StateDocument>, request: DeleteRequest, session?: ClientSession): Promise<boolean> {
   const id = encodeKey(request.key);
-  if (request.lastWriteWins) return (await collection.deleteOne({ _id: id, ...LIVE }, { session })).deletedCount === 1;
+  if (request.lastWriteWins) return (await collection.deleteOne({ _id: id, ...LIVE }, inSession(session))).deletedCount === 1;
   for (let attempt = 1; ; attempt++) {
     if (request.expectedEtag !== null) {
-      const deleted = await collection.deleteOne({ _id: id, etag: request.expectedEtag, ...LIVE }, { session });
+      const deleted = await collection.deleteOne({ _id: id, etag: request.expectedEtag, ...LIVE }, inSession(session));
       if (deleted.deletedCount === 1) return true;
     }
     // Expecting absence is this single read; after a missed delete it names what is stored.
-    const stored = await collection.findOne({ _id: id, ...LIVE }, { projection: { etag: 1 }, session });
+    const stored = await collection.findOne({ _id: id, ...LIVE }, { projection: { etag: 1 }, ...inSession(session) });
     if (stored === null) return false;
     if (!admits(request, stored.etag)) throw new StateConflictError(request.key, request.expectedEtag, stored.etag);
     if (session) throw new StateConflictError(request.key, request.expectedEtag, undefined);

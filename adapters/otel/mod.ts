@@ -16,7 +16,7 @@
  * @module
  */
 
-import { context, metrics, SpanKind, SpanStatusCode, trace, type Counter, type Histogram, type Meter, type Span, type Tracer } from "@opentelemetry/api";
+import { context, metrics, SpanKind, SpanStatusCode, trace, type Counter, type Histogram, type Meter, type Span, type SpanStatus, type Tracer } from "@opentelemetry/api";
 import type { ActorEvent, QuarkObserver, StorageOperationEvent, TurnStartEvent, WriteEvent } from "../../src/observe/observer.ts";
 import { streamNameOf } from "../../src/storage/keys.ts";
 import { collectionOfStream, operationAttributes, spanNameOf, type ServerEndpoint } from "./_semconv.ts";
@@ -72,8 +72,13 @@ function recordSpan(tracer: Tracer, event: StorageOperationEvent, attributes: Re
   const span = tracer.startSpan(spanNameOf(event), { kind: SpanKind.CLIENT, startTime: end - event.durationMs, attributes }, parent);
   if (event.key) span.setAttribute("quark.actor.id", event.key.actorId);
   if (event.stream !== undefined) span.setAttribute("quark.stream", event.stream);
-  if (event.outcome === "error") span.setStatus({ code: SpanStatusCode.ERROR, message: event.errorCode });
+  if (event.outcome === "error") span.setStatus(errorStatus(event.errorCode));
   span.end(end);
+}
+
+/** An error status, with the error's code as its message when the event names one. */
+function errorStatus(errorCode: string | undefined): SpanStatus {
+  return errorCode === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message: errorCode };
 }
 
 function countConflict(conflicts: Counter, event: WriteEvent): void {
@@ -116,7 +121,7 @@ function turnSpans(tracer: Tracer) {
       span.setAttribute("quark.turn.outcome", event.outcome);
       if (event.outcome === "error") {
         span.setAttribute("error.type", event.errorCode ?? "UNEXPECTED");
-        span.setStatus({ code: SpanStatusCode.ERROR, message: event.errorCode });
+        span.setStatus(errorStatus(event.errorCode));
       }
       span.end();
     },

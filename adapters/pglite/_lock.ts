@@ -27,7 +27,8 @@ export interface DataDirLock {
 interface LockContent {
   readonly pid: number;
   readonly token: string;
-  readonly hostname?: string;
+  /** Absent when the host's name could not be read. */
+  readonly hostname?: string | undefined;
   readonly since: string;
 }
 

@@ -291,7 +291,7 @@ function scriptRunner(options: UpstashConnectionOptions, prefix: string) {
   };
 }
 
-function preconditionMode(request: { expectedEtag?: string | null; lastWriteWins?: true }): string {
+function preconditionMode(request: { expectedEtag?: string | null | undefined; lastWriteWins?: true | undefined }): string {
   if (request.lastWriteWins) return "any";
   return request.expectedEtag === null ? "none" : "match";
 }
@@ -342,7 +342,7 @@ export function upstashStorage(options: UpstashStorageOptions): StateStorage {
     ];
   }
 
-  function conflict(key: StateKey, request: { expectedEtag?: string | null }, actual: unknown): StateConflictError {
+  function conflict(key: StateKey, request: { expectedEtag?: string | null | undefined }, actual: unknown): StateConflictError {
     return new StateConflictError(key, request.expectedEtag ?? null, actual === undefined ? null : scriptString(actual));
   }
 

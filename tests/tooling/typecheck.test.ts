@@ -1,5 +1,6 @@
 // The core must be Web-standard only: it type-checks without Node's types, and names no
-// `node:` module and no Deno or Bun global. The whole project type-checks with them.
+// `node:` module and no Deno or Bun global. The whole project type-checks with them, and the
+// shipped sources under a user's strictest flags too.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -24,6 +25,10 @@ function sourceFiles(dir: string): string[] {
 test("the core type-checks without Node types", () => typecheck("tsconfig.core.json"));
 
 test("the whole project type-checks", () => typecheck("tsconfig.json"));
+
+// Deno and JSR users type-check the .ts sources we ship under their own flags, so the sources
+// must hold under the strictest ones `tsc --init` writes (`exactOptionalPropertyTypes` above all).
+test("the shipped sources type-check under the strictest flags tsc --init writes", () => typecheck("tsconfig.strict-sources.json"));
 
 test("the core names no node: module and no Deno or Bun global", () => {
   const code = (file: string) => readFileSync(file, "utf8").split("\n").filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line)).join("\n");
