@@ -55,7 +55,7 @@ function commitWatcher() {
     /** An acknowledged append; a commit that covered it before the writer resumed counts as 0. */
     onAck(position: bigint, at: number, counted: boolean) {
       if (!counted) return;
-      if (position <= committed) lags.push(Math.max(0, committedAt - at));
+      if (position <= committed) lags.push(0);
       else pending.push({ position, at });
     },
     /** Events per second from the first commit to the last: start-up and the first batch left out. */
