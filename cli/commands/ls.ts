@@ -23,10 +23,13 @@ async function streamRows(config: OpenConfig): Promise<Array<{ eventStore: strin
   }
   const byType = new Map<string, { eventStore: string; streamType: string; streams: number; events: number }>();
   for (const stream of streams) {
+    // A configured name may not exist yet: only streams holding events count.
+    const events = await store.version(stream);
+    if (events === 0) continue;
     const streamType = stream.includes("/") ? stream.slice(0, stream.indexOf("/")) : stream;
     const row = byType.get(streamType) ?? { eventStore: store.name, streamType, streams: 0, events: 0 };
     row.streams++;
-    row.events += await store.version(stream);
+    row.events += events;
     byType.set(streamType, row);
   }
   return [...byType.values()];
