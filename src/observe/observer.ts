@@ -78,8 +78,11 @@ export type ActorEvent =
  * ```
  */
 export interface TurnStartEvent {
+  /** The actor's type. */
   readonly actorType: string;
+  /** The actor's id. */
   readonly actorId: string;
+  /** The handler the call runs. */
   readonly handler: string;
   /** 1 for the first run of a call, 2 and up for retries. */
   readonly attempt: number;
