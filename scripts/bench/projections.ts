@@ -22,6 +22,7 @@
  */
 import postgres from "postgres";
 import { Redis } from "@upstash/redis";
+import { deleteKeysWithPrefix } from "./_upstash_cleanup.ts";
 import { postgresEventStore, postgresStorage, type PostgresJsClient } from "../../adapters/postgres/mod.ts";
 import { upstashEventStore, upstashStorage } from "../../adapters/upstash/mod.ts";
 import { postgresDialect } from "../../adapters/_sql/postgres_dialect.ts";
@@ -148,12 +149,7 @@ async function openUpstash(url: string, token: string): Promise<BackendParts> {
     sides: [side],
     async close() {
       await storage.close();
-      let cursor = "0";
-      do {
-        const [next, keys] = await client.scan(cursor, { match: `${prefix}*`, count: 1000 });
-        cursor = String(next);
-        if (keys.length > 0) await client.del(...keys);
-      } while (cursor !== "0");
+      await deleteKeysWithPrefix(client, prefix);
     },
   };
 }

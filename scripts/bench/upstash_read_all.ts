@@ -21,6 +21,7 @@
  * machine: compare the rows with each other, not with Upstash's network latency.
  */
 import { Redis } from "@upstash/redis";
+import { deleteKeysWithPrefix } from "./_upstash_cleanup.ts";
 import { upstashEventStore } from "../../adapters/upstash/mod.ts";
 import { APPEND, READ_ALL, withReceipt } from "../../adapters/upstash/_scripts.ts";
 import { locateGlobalOrder, locateStream } from "../../adapters/upstash/_keys.ts";
@@ -174,9 +175,4 @@ console.log(`ratio append after / before (0.1):    ${(perSecond("append after") 
 console.log(`ratio append raw after / before (0.1):${(perSecond("append raw after") / perSecond("append before")).toFixed(2)}`);
 
 // Leave nothing behind: every key of this run starts with its own prefix (receipts expire).
-let cursor = "0";
-do {
-  const [next, keys] = await client.scan(cursor, { match: `${prefix}*`, count: 1000 });
-  cursor = String(next);
-  if (keys.length > 0) await client.del(...keys);
-} while (cursor !== "0");
+await deleteKeysWithPrefix(client, prefix);
