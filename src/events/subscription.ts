@@ -1,6 +1,6 @@
 import type { EventStore, GlobalEvent } from "./types.ts";
 import type { StateKey, StateStorage } from "../storage/types.ts";
-import { encodePosition, readPosition } from "./checkpoint.ts";
+import { encodePosition, readPosition, type StoredPosition } from "./checkpoint.ts";
 import { isQuarkError } from "../errors.ts";
 
 /**
@@ -115,8 +115,12 @@ export function subscribe(options: SubscriptionOptions): Subscription {
   const batchSize = options.batchSize ?? 100;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a whole number of at least 1, got ${batchSize}`);
 
+  // The position this process last read or wrote; read again only after another process
+  // moved it (a conflict), so a batch costs one checkpoint write and no extra read.
+  let known: StoredPosition | undefined;
+
   async function step(): Promise<number> {
-    const stored = await readPosition(storage, key);
+    const stored = known ??= await readPosition(storage, key);
     const start = stored.etag === null ? options.from ?? 0n : stored.position;
     let last = start;
     let handled = 0;
@@ -127,9 +131,11 @@ export function subscribe(options: SubscriptionOptions): Subscription {
     }
     if (handled === 0) return 0;
     try {
-      await storage.write({ key, value: encodePosition(last), etag: crypto.randomUUID(), expectedEtag: stored.etag });
+      const written = await storage.write({ key, value: encodePosition(last), etag: crypto.randomUUID(), expectedEtag: stored.etag });
+      known = { position: last, etag: written.etag };
     } catch (error) {
-      // Another process moved the position first; the next step starts from its position.
+      // Another process moved the position first (or the outcome is unknown): read it again.
+      known = undefined;
       if (!isQuarkError(error, "STATE_CONFLICT")) throw error;
     }
     return handled;

@@ -225,3 +225,33 @@ test("a metadata schema refuses bad metadata before anything is appended, and pr
   assert.deepEqual(users, ["ada"]);
   await system.shutdown();
 });
+
+test("a subscription reads its checkpoint once, writes it once per batch, and re-reads it after another process moved it", async () => {
+  const eventStore = memoryEventStore();
+  const inner = memoryStorage();
+  let reads = 0;
+  const storage: StateStorage = { ...inner, read: (key) => (reads++, inner.read(key)) };
+  for (let index = 0; index < 10; index++) await eventStore.append("s/1", [{ type: "E", data: new Uint8Array([index]) }], "any");
+  const checkpointKey = { actorType: "quark.subscription", actorId: "counted", stateName: "checkpoint" };
+  const seen: bigint[] = [];
+  let movedBehindItsBack = false;
+  const subscription = subscribe({
+    eventStore,
+    checkpoint: { storage, name: "counted" },
+    batchSize: 2,
+    pollIntervalMs: 1,
+    handler: async (event) => {
+      seen.push(event.position);
+      // Another process takes the subscription to position 6 while this one handles event 3.
+      if (event.position === 3n && !movedBehindItsBack) {
+        movedBehindItsBack = true;
+        await inner.write({ key: checkpointKey, value: new TextEncoder().encode("6"), etag: crypto.randomUUID(), lastWriteWins: true });
+      }
+    },
+  });
+  while (seen.at(-1) !== 10n) await new Promise((resolve) => setTimeout(resolve, 2));
+  await subscription.stop();
+  assert.deepEqual(seen, [1n, 2n, 3n, 4n, 7n, 8n, 9n, 10n], "after the conflict it goes on from the other process's position");
+  assert.equal(reads, 2, "one read at the start, one after the conflict");
+  assert.equal(new TextDecoder().decode((await inner.read(checkpointKey))!.value), "10");
+});
