@@ -49,6 +49,7 @@ const runtimes = {
 interface RuntimeRun {
   readonly runtime: string;
   readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
   readonly timedOut: boolean;
   readonly results: ReadonlyMap<number, string>;
   /** Milliseconds per block that passed, for the report: never asserted. */
@@ -89,7 +90,9 @@ function runBlocks(runtime: keyof typeof runtimes, doc: string, runnable: readon
       timedOut = true;
       child.kill("SIGKILL");
     }, 400_000);
-    child.on("close", (exitCode) => {
+    // A process that cannot start (EAGAIN under load, say) reports here, then closes.
+    child.on("error", (error) => (output += `spawn failed: ${error.message}\n`));
+    child.on("close", (exitCode, signal) => {
       clearTimeout(timer);
       const results = new Map<number, string>();
       const times = new Map<number, number>();
@@ -98,7 +101,7 @@ function runBlocks(runtime: keyof typeof runtimes, doc: string, runnable: readon
         results.set(Number(match[1]), passed ? "ok" : JSON.parse(match[2]!) as string);
         if (passed) times.set(Number(match[1]), Number(passed[1]));
       }
-      resolve({ runtime, exitCode, timedOut, results, times, output });
+      resolve({ runtime, exitCode, signal, timedOut, results, times, output });
     });
   });
 }
@@ -134,7 +137,15 @@ describe("the TypeScript blocks of the docs", { concurrency: 4 }, () => {
     }
     if (ready.length === 0) continue;
     test(`${doc}: ${ready.length} block(s) run on Node, Deno and Bun (lines ${ready.map((block) => block.line).join(", ")})`, async (t) => {
-      const runs = await Promise.all((Object.keys(runtimes) as (keyof typeof runtimes)[]).map((runtime) => runBlocks(runtime, doc, ready)));
+      const runs = await Promise.all((Object.keys(runtimes) as (keyof typeof runtimes)[]).map(async (runtime) => {
+        const run = await runBlocks(runtime, doc, ready);
+        // A process that died before printing one byte never reached the docs: a CI run once
+        // lost one this way, silently. It gets one more try, and the report says so; a block
+        // that fails prints its error, so a real failure is never retried away.
+        if (run.output !== "" || run.timedOut) return run;
+        t.diagnostic(`${run.runtime}: the first process printed nothing (exit code ${run.exitCode}, signal ${run.signal}); ran it again`);
+        return runBlocks(runtime, doc, ready);
+      }));
       const failures = runs.flatMap((run) => {
         const failed = ready.flatMap((block) => {
           const result = run.results.get(block.line);
@@ -142,7 +153,8 @@ describe("the TypeScript blocks of the docs", { concurrency: 4 }, () => {
         });
         if (failed.length === 0 && run.timedOut) return [`${doc} on ${run.runtime}: every block ran, but the process did not exit (a block left a handle open)`];
         if (failed.length === 0 && run.exitCode !== 0) return [`${doc} on ${run.runtime}: exit code ${run.exitCode}\n${run.output.slice(-3000)}`];
-        return failed.length ? [...failed, `--- ${run.runtime} output (tail):\n${run.output.slice(-3000)}`] : [];
+        const ended = `exit code ${run.exitCode}, signal ${run.signal}`;
+        return failed.length ? [...failed, `--- ${run.runtime} output (${ended}, tail):\n${run.output.slice(-3000)}`] : [];
       });
       for (const run of runs) t.diagnostic(`${run.runtime}: ${[...run.times].map(([line, ms]) => `L${line} ${ms} ms`).join(", ")}`);
       assert.deepEqual(failures, []);
