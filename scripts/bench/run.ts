@@ -21,7 +21,13 @@ const SUITES: Record<string, () => Promise<{ open: OpenSuite }>> = {
   postgres: () => import("./sql.ts").then((module) => ({ open: module.openPostgres })),
   neon: () => import("./sql.ts").then((module) => ({ open: module.openNeon })),
   upstash: () => import("./upstash.ts"),
+  dynamodb: () => import("./dynamodb.ts"),
+  mongodb: () => import("./mongodb.ts"),
+  cassandra: () => import("./cassandra.ts"),
   projections: () => import("./projections.ts"),
+  peers: () => import("./peers.ts"),
+  events: () => import("./events.ts"),
+  footprint: () => import("./footprint.ts"),
 };
 // Each visit to a case takes samples for about this long, so slow and fast cases get
 // comparable slices of the machine.

@@ -15,7 +15,6 @@
  * The runner interleaves every case in a random order per cycle, so neither side always pays
  * for the other's heavier operation just before it (the fixed order this file used to have).
  */
-import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import postgres from "postgres";
 import { PGlite } from "@electric-sql/pglite";
 import { postgresStorage, type PostgresJsClient } from "../../adapters/postgres/mod.ts";
@@ -29,6 +28,7 @@ import type { SqlStateStorage } from "../../adapters/_sql/storage.ts";
 import { createActorSystem } from "../../mod.ts";
 import type { StateKey } from "../../src/storage/types.ts";
 import { BenchNote, concurrently, type BenchCase, type BenchSuite, type OpenSuite } from "./_harness.ts";
+import { countingRelay } from "./_relay.ts";
 
 const CALLERS = 16;
 const PER_CALLER = 4;
@@ -130,39 +130,6 @@ async function sqlSuite(target: Target): Promise<BenchSuite> {
       await system.shutdown();
       await target.storage.close();
       await target.close();
-    },
-  };
-}
-
-/** A TCP relay that counts round trips: each client send that follows a server reply. */
-async function countingRelay(host: string, port: number): Promise<{ port: number; roundTrips: () => number; close: () => void }> {
-  let roundTrips = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect({ host, port });
-    let lastFromServer = true;
-    sockets.add(client).add(upstream);
-    client.on("data", (chunk) => {
-      if (lastFromServer) roundTrips++;
-      lastFromServer = false;
-      upstream.write(chunk);
-    });
-    upstream.on("data", (chunk) => {
-      lastFromServer = true;
-      client.write(chunk);
-    });
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-    client.on("error", () => upstream.destroy());
-    upstream.on("error", () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    roundTrips: () => roundTrips,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
     },
   };
 }
