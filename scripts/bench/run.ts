@@ -25,6 +25,9 @@ const SUITES: Record<string, () => Promise<{ open: OpenSuite }>> = {
   mongodb: () => import("./mongodb.ts"),
   cassandra: () => import("./cassandra.ts"),
   projections: () => import("./projections.ts"),
+  peers: () => import("./peers.ts"),
+  events: () => import("./events.ts"),
+  footprint: () => import("./footprint.ts"),
 };
 // Each visit to a case takes samples for about this long, so slow and fast cases get
 // comparable slices of the machine.
