@@ -4,10 +4,9 @@ import type { EventStore } from "../events/types.ts";
 import type { ConflictPolicy } from "../state/conflict.ts";
 import { backoff } from "../state/conflict.ts";
 import { createStateCell, type StateCell } from "../state/state_cell.ts";
-import { createTurnHandle, type TurnStateHandle } from "../state/state_handle.ts";
 import { createTurnScope, type TurnScope } from "../state/turn_scope.ts";
-import { saveStates } from "./save_states.ts";
-import { callInfoOf, type CallInfo, type CallOrigin } from "./call_info.ts";
+import { TurnContext, type TurnServices } from "./turn_context.ts";
+import { TurnCallInfo, type CallInfo, type CallOrigin } from "./call_info.ts";
 import { createCodec, type Codec, type CodecOptions } from "../codec/codec.ts";
 import { createMailbox, type Mailbox } from "./mailbox.ts";
 import { resolveProviders, type ProviderRegistry, type StorageProviders } from "../storage/providers.ts";
@@ -267,6 +266,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   const definitionsByType = new Map<string, AnyActorDefinition>();
   let shutDown = false;
   const system: ActorSystem = { actor, get activeCount() { return activations.size; }, shutdown, [Symbol.asyncDispose]: shutdown };
+  const services: TurnServices = { system, eventStore, codec, observer };
 
   function activationKey(actorType: string, actorId: string): string {
     return JSON.stringify([actorType, actorId]);
@@ -293,28 +293,12 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
     };
   }
 
-  /** The context one turn sees: its own handles, drafts and policy. */
   function turnContext(activation: Activation, scope: TurnScope, call: CallInfo): ActorContext<StateDefinitions> {
-    const handles: Record<string, TurnStateHandle<unknown>> = {};
-    for (const [property, cell] of activation.cells) handles[property] = createTurnHandle(cell, scope);
-    return {
-      actorType: activation.definition.actorType,
-      actorId: activation.actorId,
-      states: handles as StateHandles<StateDefinitions>,
-      call,
-      saveStates: (names, saveOptions) => saveStates(scope, names.map((name) => handles[name]!), saveOptions),
-      system,
-      get eventStore(): EventStore {
-        if (!eventStore) throw new ConfigurationError("This actor system has no event store: pass eventStore to createActorSystem");
-        return eventStore;
-      },
-      codec,
-      observer,
-    };
+    return new TurnContext(activation.definition.actorType, activation.actorId, activation.cells, scope, call, services);
   }
 
   function hookContext(activation: Activation): ActorContext<StateDefinitions> {
-    return turnContext(activation, createTurnScope(activation.definition.actorType, activation.actorId, undefined, activation.definition.conflict, observer), callInfoOf({}));
+    return turnContext(activation, createTurnScope(activation.definition.actorType, activation.actorId, undefined, activation.definition.conflict, observer), new TurnCallInfo({}));
   }
 
   function ensureActivated(activation: Activation): Promise<void> {
@@ -458,7 +442,7 @@ export function createActorSystem(options: ActorSystemOptions): ActorSystem {
   }
 
   function enqueue(activation: Activation, message: Message): Promise<unknown> {
-    const turn = () => runTurn(activation, message.name, message.handler, message.args, message.policy, callInfoOf(message.origin));
+    const turn = () => runTurn(activation, message.name, message.handler, message.args, message.policy, new TurnCallInfo(message.origin));
     const result = activation.definition.reentrant ? turn() : activation.mailbox.run(turn);
     activation.inFlight.add(result);
     // Registered before the caller's own reaction, so the call is out of `inFlight` by the

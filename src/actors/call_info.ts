@@ -50,16 +50,30 @@ export interface CallOrigin {
   readonly causationId?: string | undefined;
 }
 
-/** A call's info; the id is made on first use, so calls that never read it pay nothing. */
-export function callInfoOf(origin: CallOrigin): CallInfo {
-  let id: string | undefined;
-  return {
-    get id() {
-      return id ??= crypto.randomUUID();
-    },
-    get correlationId() {
-      return origin.correlationId ?? this.id;
-    },
-    causationId: origin.causationId,
-  };
+/**
+ * A call's info; the id is made on first use, so calls that never read it pay nothing. A class
+ * rather than a literal with getters, because one is made per call; `toJSON` keeps logging it
+ * as informative as a plain object.
+ */
+export class TurnCallInfo implements CallInfo {
+  readonly causationId: string | undefined;
+  readonly #origin: CallOrigin;
+  #id: string | undefined;
+
+  constructor(origin: CallOrigin) {
+    this.#origin = origin;
+    this.causationId = origin.causationId;
+  }
+
+  get id(): string {
+    return this.#id ??= crypto.randomUUID();
+  }
+
+  get correlationId(): string {
+    return this.#origin.correlationId ?? this.id;
+  }
+
+  toJSON(): { id: string; correlationId: string; causationId: string | undefined } {
+    return { id: this.id, correlationId: this.correlationId, causationId: this.causationId };
+  }
 }

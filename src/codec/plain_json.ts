@@ -9,12 +9,12 @@
  */
 
 import { CorruptDataError, DecodeLimitError } from "../errors.ts";
+import { type SeenObjects, withSeenObjects } from "./seen_objects.ts";
 
 // Deeper trees go to devalue: a recursive walk this deep is still far from any stack limit.
 const MAX_PLAIN_DEPTH = 256;
-let idleSeen: Set<object> | undefined = new Set();
 
-function walk(node: unknown, depth: number, seen: Set<object>): number {
+function walk(node: unknown, depth: number, seen: SeenObjects): number {
   switch (typeof node) {
     case "string":
     case "boolean":
@@ -27,8 +27,7 @@ function walk(node: unknown, depth: number, seen: Set<object>): number {
       return NaN;
   }
   if (node === null) return 1;
-  if (depth > MAX_PLAIN_DEPTH || seen.has(node)) return NaN;
-  seen.add(node);
+  if (depth > MAX_PLAIN_DEPTH || !seen.add(node)) return NaN;
   let count = 1;
   if (Array.isArray(node)) {
     if (Object.getPrototypeOf(node) !== Array.prototype) return NaN;
@@ -51,17 +50,8 @@ function walk(node: unknown, depth: number, seen: Set<object>): number {
  * `value` is a plain JSON tree; `undefined` when it is anything else.
  */
 export function plainJsonNodes(value: unknown): number | undefined {
-  // One set for every walk, emptied after each, saves an allocation per encode; a walk started
-  // from inside another (a getter that encodes) gets a set of its own.
-  const seen = idleSeen ?? new Set<object>();
-  idleSeen = undefined;
-  try {
-    const count = walk(value, 0, seen);
-    return Number.isNaN(count) ? undefined : count;
-  } finally {
-    seen.clear();
-    idleSeen = seen;
-  }
+  const count = withSeenObjects((seen) => walk(value, 0, seen));
+  return Number.isNaN(count) ? undefined : count;
 }
 
 /**

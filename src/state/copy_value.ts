@@ -9,16 +9,16 @@
  * @module
  */
 
+import { type SeenObjects, withSeenObjects } from "../codec/seen_objects.ts";
+
 const NOT_PLAIN = Symbol("not plain");
 // Deeper trees go to structuredClone: a recursive copy this deep is far from any stack limit.
 const MAX_PLAIN_DEPTH = 256;
-let idleSeen: Set<object> | undefined = new Set();
 
-function copyPlain(value: unknown, depth: number, seen: Set<object>): unknown {
+function copyPlain(value: unknown, depth: number, seen: SeenObjects): unknown {
   if (typeof value !== "object") return typeof value === "function" || typeof value === "symbol" ? NOT_PLAIN : value;
   if (value === null) return null;
-  if (depth > MAX_PLAIN_DEPTH || seen.has(value)) return NOT_PLAIN;
-  seen.add(value);
+  if (depth > MAX_PLAIN_DEPTH || !seen.add(value)) return NOT_PLAIN;
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return NOT_PLAIN;
     const copy = new Array(value.length);
@@ -54,17 +54,8 @@ function copyPlain(value: unknown, depth: number, seen: Set<object>): unknown {
  */
 export function copyValue<T>(value: T): T {
   if (typeof value !== "object" || value === null) return structuredCloneIfNeeded(value);
-  // One set for every copy, emptied after each, saves an allocation per copy; a copy started
-  // from inside another (a getter that copies state) gets a set of its own.
-  const seen = idleSeen ?? new Set<object>();
-  idleSeen = undefined;
-  try {
-    const copy = copyPlain(value, 0, seen);
-    return copy === NOT_PLAIN ? structuredClone(value) : copy as T;
-  } finally {
-    seen.clear();
-    idleSeen = seen;
-  }
+  const copy = withSeenObjects((seen) => copyPlain(value, 0, seen));
+  return copy === NOT_PLAIN ? structuredClone(value) : copy as T;
 }
 
 // Primitives copy as themselves; functions and symbols still throw as structuredClone does.

@@ -4,6 +4,8 @@ import { CorruptDataError, InvalidKeyError } from "../errors.ts";
 const SEPARATOR = "/";
 
 function escapePart(part: string): string {
+  // Most parts hold neither character; checking first skips two string scans and copies.
+  if (!part.includes("%") && !part.includes(SEPARATOR)) return part;
   return part.replaceAll("%", "%25").replaceAll(SEPARATOR, "%2F");
 }
 
@@ -29,7 +31,7 @@ function unescapePart(part: string): string {
  * ```
  */
 export function encodeKey(key: StateKey): string {
-  return [key.actorType, key.actorId, key.stateName].map(escapePart).join(SEPARATOR);
+  return `${escapePart(key.actorType)}${SEPARATOR}${escapePart(key.actorId)}${SEPARATOR}${escapePart(key.stateName)}`;
 }
 
 /**
