@@ -75,7 +75,7 @@ export const open: OpenSuite = async () => ({
   ratios: [],
   facts: async () => {
     const root = fileURLToPath(new URL("../../", import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, ["--expose-gc", "--import", "tsx", thisFile], { cwd: root });
+    const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, "--expose-gc", thisFile], { cwd: root });
     const figures = JSON.parse(stdout) as Footprint;
     const bytes = (value: number) => `${Math.round(value).toLocaleString("en")} bytes`;
     return {
