@@ -10,6 +10,7 @@ function escapePart(part: string): string {
 }
 
 function unescapePart(part: string): string {
+  if (!part.includes("%")) return part;
   return part.replaceAll("%2F", SEPARATOR).replaceAll("%25", "%");
 }
 
@@ -69,10 +70,17 @@ export function encodeKeyPrefix(actorType: string, actorIdPrefix = ""): string {
  * ```
  */
 export function decodeKey(encoded: string): StateKey {
-  const parts = encoded.split(SEPARATOR);
-  if (parts.length !== 3) throw new CorruptDataError(`Not an encoded state key: ${JSON.stringify(encoded)}`);
-  const [actorType, actorId, stateName] = parts.map(unescapePart) as [string, string, string];
-  return { actorType, actorId, stateName };
+  // Two separators, found by position: a list page decodes every key it returns.
+  const first = encoded.indexOf(SEPARATOR);
+  const second = encoded.indexOf(SEPARATOR, first + 1);
+  if (first === -1 || second === -1 || encoded.includes(SEPARATOR, second + 1)) {
+    throw new CorruptDataError(`Not an encoded state key: ${JSON.stringify(encoded)}`);
+  }
+  return {
+    actorType: unescapePart(encoded.slice(0, first)),
+    actorId: unescapePart(encoded.slice(first + 1, second)),
+    stateName: unescapePart(encoded.slice(second + 1)),
+  };
 }
 
 // A lone UTF-16 surrogate: in `u` mode a well-formed pair is one code point, never `Cs`.

@@ -64,6 +64,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
   const now = options.now ?? Date.now;
   const records = new Map<string, StoredRecord>();
   const index = sortedKeys();
+  // How many records carry an expiry: while none does, a list page need not look up records.
+  let expiring = 0;
   const capabilities: StorageCapabilities = {
     transactions: true,
     ttl: true,
@@ -81,6 +83,9 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
   }
 
   function remove(encoded: string): boolean {
+    const record = records.get(encoded);
+    if (record === undefined) return false;
+    if (record.expiresAt !== undefined) expiring--;
     index.delete(encoded);
     return records.delete(encoded);
   }
@@ -104,13 +109,12 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
 
   function apply(request: WriteRequest, encoded: string, revision: number | null): WriteResult {
     if (revision === null) return { etag: request.etag, revision: current(encoded)!.revision };
-    if (!records.has(encoded)) index.add(encoded);
-    records.set(encoded, {
-      value: request.value.slice(),
-      etag: request.etag,
-      revision,
-      expiresAt: request.ttlMs === undefined ? undefined : now() + request.ttlMs,
-    });
+    const previous = records.get(encoded);
+    if (previous === undefined) index.add(encoded);
+    else if (previous.expiresAt !== undefined) expiring--;
+    const expiresAt = request.ttlMs === undefined ? undefined : now() + request.ttlMs;
+    if (expiresAt !== undefined) expiring++;
+    records.set(encoded, { value: request.value.slice(), etag: request.etag, revision, expiresAt });
     return { etag: request.etag, revision };
   }
 
@@ -155,7 +159,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StateStorage 
       // Reads one live key past the page, so the last page carries no cursor.
       for (const encoded of index.from(start, start !== request.cursor)) {
         if (!encoded.startsWith(prefix)) break;
-        if (current(encoded) === undefined) continue;
+        if (expiring > 0 && current(encoded) === undefined) continue;
         if (page.length === limit) {
           more = true;
           break;

@@ -88,3 +88,27 @@ test("sorted keys: matches a sorted copy under random adds and deletes across ma
   assert.deepEqual([...index.from(middle, false)], sorted.filter((key) => key > middle));
   assert.deepEqual([...index.from("l", true)], []);
 });
+
+test("memory list: expired keys stay out of pages however their expiry was set, replaced or deleted", async () => {
+  let time = 0;
+  const storage = memoryStorage({ now: () => time });
+  const key = (actorId: string): StateKey => ({ actorType: "ttl", actorId, stateName: "s" });
+  const write = (actorId: string, etag: string, expectedEtag: string | null, ttlMs?: number) =>
+    storage.write({ key: key(actorId), value: new Uint8Array([1]), etag, expectedEtag, ttlMs });
+  // The store skips the expiry check while it believes nothing can expire, so each way a
+  // record's expiry comes and goes must keep that belief right.
+  await write("expires", "a1", null, 100);
+  await write("expires", "a2", "a1", 100); // an expiring record replaced by another
+  await write("kept", "k1", null, 100);
+  await write("kept", "k2", "k1"); // its expiry dropped by an overwrite
+  await write("deleted", "d1", null, 100);
+  await storage.delete({ key: key("deleted"), expectedEtag: "d1" });
+  await write("plain", "p1", null);
+  const listed = async () => (await storage.list({ actorType: "ttl" })).keys.map((each) => each.actorId);
+  assert.deepEqual(await listed(), ["expires", "kept", "plain"]);
+  time = 1_000;
+  assert.deepEqual(await listed(), ["kept", "plain"]);
+  await write("again", "g1", null, 100); // expired records are gone, a new one counts afresh
+  time = 2_000;
+  assert.deepEqual(await listed(), ["kept", "plain"]);
+});
