@@ -25,6 +25,7 @@ import { sqlEventStore, type SqlEventStore } from "../_sql/event_store.ts";
 import { loadDriverPackage } from "../_shared/driver.ts";
 import { ConfigurationError } from "../../src/errors.ts";
 import { type DataDirLock, lockDataDir } from "./_lock.ts";
+import { preparedRunner } from "./_prepared.ts";
 
 /**
  * The part of a PGlite instance this adapter uses, so a ready instance can be passed in.
@@ -92,18 +93,24 @@ interface SharedDatabase {
 // PGlite allows one instance per data directory, so every user of a directory shares one.
 const shared = new Map<string, SharedDatabase>();
 
+function loadPGlite() {
+  return loadDriverPackage("pglite", "@electric-sql/pglite", () => import("@electric-sql/pglite"));
+}
+
 async function createPGlite(dataDir: string | undefined): Promise<PGliteClient> {
-  const { PGlite } = await loadDriverPackage("pglite", "@electric-sql/pglite", () => import("@electric-sql/pglite"));
+  const { PGlite } = await loadPGlite();
   const db = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
   await db.waitReady;
   return db as unknown as PGliteClient;
 }
 
-function executorOver(client: PGliteClient, release: () => Promise<void>): SqlExecutor {
+async function executorOver(client: PGliteClient, release: () => Promise<void>): Promise<SqlExecutor> {
   const run = (target: { query: PGliteClient["query"] }, statement: SqlStatement) =>
     target.query(statement.text, statement.params as SqlParam[], { rowMode: "array" }).then((result) => result.rows as SqlRow[]);
+  // A client that is PGlite itself runs repeated statements prepared; a wrapper keeps `query`.
+  const prepared = "execProtocol" in client ? preparedRunner(client, await loadPGlite()) : undefined;
   return {
-    query: (statement) => run(client, statement),
+    query: (statement) => (prepared === undefined || statement.oneOff ? run(client, statement) : prepared(statement.text, statement.params)),
     batch: (statements) =>
       client.transaction(async (tx) => {
         const results: SqlRow[][] = [];
