@@ -39,6 +39,9 @@ export interface BackendTarget {
   readonly minimal: { readonly name: string; readonly write: RawWrite };
   /** Further raw writes worth a row beside the minimal one, by case name. */
   readonly others?: Readonly<Record<string, RawWrite>>;
+  /** Cases of this backend alone, with their ratios. */
+  readonly cases?: readonly BenchCase[];
+  readonly ratios?: readonly BenchRatio[];
   readonly roundTrips: () => number;
   /** What `roundTrips` counts, such as `"HTTP requests"`. */
   readonly unit: string;
@@ -111,6 +114,7 @@ export async function backendSuite(target: BackendTarget): Promise<BenchSuite> {
       { name: `raw same statement, ${CALLERS} callers`, ops: CALLERS * PER_CALLER, sample: () => concurrently(CALLERS, PER_CALLER, (caller) => callers[caller]!()) },
       { name: `actor save, ${CALLERS} callers`, ops: CALLERS * PER_CALLER, sample: () => concurrently(CALLERS, PER_CALLER, (caller) => many[caller]!.bump()) },
       ...sized,
+      ...target.cases ?? [],
     ],
     ratios: [
       { label: `${name}: actor save / raw same statement (p50)`, of: "actor save", to: "raw same statement", target: "≤ 1.15" },
@@ -118,6 +122,7 @@ export async function backendSuite(target: BackendTarget): Promise<BenchSuite> {
       { label: `${name}: adapter write / raw same statement`, of: "adapter write", to: "raw same statement" },
       { label: `${name}: adapter statement / minimal ${target.minimal.name}`, of: "raw same statement", to: `raw minimal ${target.minimal.name}`, target: "≤ 1.10" },
       ...sizedRatios,
+      ...target.ratios ?? [],
     ],
     facts: async () => {
       const before = target.roundTrips();

@@ -8,12 +8,16 @@
  * - the cases every backend shares (`_backend_suite.ts`);
  * - round trips counted by a TCP relay every driver connection goes through: per update,
  *   and per create-only write (the list-index row, then the LWT), per update whose revision
- *   the adapter no longer remembers (a serial read, then the LWT) and per refused update.
+ *   the adapter no longer remembers (a serial read, then the LWT) and per refused update;
+ * - contention: 16 clients (each its own driver connection, as separate processes would be,
+ *   straight to the node) appending with `"any"` to one stream, under the current retry
+ *   policy and under version 0.1's (10 ms doubling to 1 s, up to 100 attempts), which
+ *   `docs/backends/cassandra.md` compares.
  */
 import cassandra from "cassandra-driver";
-import { cassandraStorage, type CassandraClient } from "../../adapters/cassandra/mod.ts";
-import type { StateKey } from "../../mod.ts";
-import type { OpenSuite } from "./_harness.ts";
+import { cassandraEventStore, cassandraStorage, type CassandraClient, type CassandraEventStoreOptions } from "../../adapters/cassandra/mod.ts";
+import { isQuarkError, type StateKey } from "../../mod.ts";
+import type { BenchCase, OpenSuite } from "./_harness.ts";
 import { backendSuite, type RawWrite } from "./_backend_suite.ts";
 import { countingRelay } from "./_relay.ts";
 
@@ -24,6 +28,42 @@ const LWT = {
   serialConsistency: cassandra.types.consistencies.serial,
   isIdempotent: false,
 };
+
+const APPENDERS = 16;
+const APPENDS_EACH = 4;
+const POLICY_0_1: Partial<CassandraEventStoreOptions> = { lwtBackoffMs: 10, lwtMaxBackoffMs: 1000, maxAnyAppendAttempts: 100 };
+
+// Each policy's appenders race to append to one fresh stream per sample. An append that
+// gives up is counted, not thrown, so one unlucky sample does not end the run.
+async function contention(contactPoint: string, localDataCenter: string, keyspace: string) {
+  const clients = await Promise.all(Array.from({ length: APPENDERS }, async () => {
+    const own = new cassandra.Client({ contactPoints: [contactPoint], localDataCenter });
+    await own.connect();
+    return own;
+  }));
+  const gaveUp: Record<string, number> = {};
+  const race = (policy: string, options: Partial<CassandraEventStoreOptions>): BenchCase => {
+    const stores = clients.map((own) => cassandraEventStore({ client: own as unknown as CassandraClient, keyspace, ...options }));
+    gaveUp[policy] = 0;
+    return {
+      name: `contended "any" append, ${policy}`,
+      ops: APPENDERS * APPENDS_EACH,
+      sample: async () => {
+        const stream = `contend-${crypto.randomUUID()}`;
+        await Promise.all(stores.map(async (store, appender) => {
+          for (let round = 0; round < APPENDS_EACH; round++) {
+            await store.append(stream, [{ type: "E", data: Uint8Array.of(appender, round) }], "any").catch((error) => {
+              if (!isQuarkError(error) || error.code !== "CONTENTION") throw error;
+              gaveUp[policy]!++;
+            });
+          }
+        }));
+      },
+    };
+  };
+  const cases = [race("current policy", {}), race("0.1 policy", POLICY_0_1)];
+  return { cases, gaveUp, close: () => Promise.all(clients.map((own) => own.shutdown())) };
+}
 
 // The driver learns the node's own address from the node and would connect there directly;
 // translating every address back to the relay keeps all its connections counted. The
@@ -39,10 +79,11 @@ export const open: OpenSuite = async (env) => {
   const contactPoint = env.CASSANDRA_CONTACT_POINTS?.split(",")[0];
   if (!contactPoint) return "CASSANDRA_CONTACT_POINTS is not set (start it with scripts/services/cassandra.sh start)";
   const [host, port] = contactPoint.split(":") as [string, string | undefined];
+  const localDataCenter = env.CASSANDRA_DC ?? "datacenter1";
   const relay = await countingRelay(host, Number(port ?? 9042));
   const client = new cassandra.Client({
     contactPoints: [`127.0.0.1:${relay.port}`],
-    localDataCenter: env.CASSANDRA_DC ?? "datacenter1",
+    localDataCenter,
     policies: { addressResolution: toRelay(relay.port) },
   });
   await client.connect();
@@ -51,6 +92,8 @@ export const open: OpenSuite = async (env) => {
   const keyspace = `quark_bench_${crypto.randomUUID().slice(0, 8)}`;
   const storage = cassandraStorage({ client: db, keyspace });
   await storage.ensureSchema();
+  await cassandraEventStore({ client: db, keyspace }).ensureSchema();
+  const contended = await contention(contactPoint, localDataCenter, keyspace);
   const table = `"${keyspace}"."quark_state"`;
   const where = (key: StateKey) => [key.actorType, key.actorId, key.stateName];
   // A Buffer over the same bytes, as the adapter binds a blob.
@@ -93,6 +136,7 @@ export const open: OpenSuite = async (env) => {
       "TCP round trips per create-only write (list-index row, then the LWT)": create,
       "TCP round trips per update with a cold revision cache (serial read, then the LWT)": cold,
       "TCP round trips per refused update (conflict)": refused,
+      ...Object.fromEntries(Object.entries(contended.gaveUp).map(([policy, count]) => [`"any" appends that gave up (ContentionError), ${policy}`, String(count)])),
       "server version": String(version),
     };
   }
@@ -105,7 +149,10 @@ export const open: OpenSuite = async (env) => {
     roundTrips: relay.roundTrips,
     unit: "TCP round trips",
     facts: writeShapes,
+    cases: contended.cases,
+    ratios: [{ label: `cassandra: ${APPENDERS} "any" appenders on one stream, current / 0.1 retry policy`, of: contended.cases[0]!.name, to: contended.cases[1]!.name }],
     close: async () => {
+      await contended.close();
       await client.execute(`DROP KEYSPACE IF EXISTS "${keyspace}"`);
       await storage.close();
       await client.shutdown();
