@@ -74,13 +74,20 @@ export type InferOutput<Schema extends StandardSchemaV1> = NonNullable<Schema["~
  * @param target The state, event or snapshot name, for the message.
  * @param phase Whether the value is being written or read.
  */
-export async function validate<Schema extends StandardSchemaV1>(
+export function validate<Schema extends StandardSchemaV1>(
   schema: Schema,
   value: unknown,
   target: string,
   phase: "write" | "read",
-): Promise<InferOutput<Schema>> {
-  const result = await schema["~standard"].validate(value);
+): InferOutput<Schema> | Promise<InferOutput<Schema>> {
+  // A synchronous schema's answer is used as it comes: every save validates, and a promise
+  // here would cost each one an allocation and a turn of the microtask queue. Callers await.
+  const result = schema["~standard"].validate(value);
+  if (result instanceof Promise) return result.then((settled) => outputOf<InferOutput<Schema>>(settled, target, phase));
+  return outputOf(result, target, phase);
+}
+
+function outputOf<Output>(result: StandardResult<unknown>, target: string, phase: "write" | "read"): Output {
   if (result.issues) throw new StateValidationError(target, phase, result.issues);
-  return result.value as InferOutput<Schema>;
+  return result.value as Output;
 }
