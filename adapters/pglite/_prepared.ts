@@ -41,13 +41,13 @@ export type PreparedRun = (text: string, params: readonly SqlParam[]) => Promise
 /** SQLSTATE 26000: the name is unknown, as after `DEALLOCATE ALL` by code sharing the database. */
 const UNKNOWN_STATEMENT = "26000";
 
-/** The statements prepared in one database session, which every executor over it shares. */
-interface Session {
-  readonly names: Map<string, Promise<string>>;
-  next: number;
-}
+// Names are unique in the process, so that two objects reaching one database (PGlite and a
+// proxy of it, or two copies of this module) never prepare the same name twice.
+const NAME_PREFIX = `quark_${Math.random().toString(36).slice(2, 8)}_`;
+let nextName = 0;
 
-const sessions = new WeakMap<object, Session>();
+// The statements prepared in one database session, which every executor over it shares.
+const sessions = new WeakMap<object, Map<string, Promise<string>>>();
 
 function isProtocolClient(client: object): client is PGliteProtocol {
   const candidate = client as Partial<PGliteProtocol>;
@@ -77,10 +77,8 @@ export function preparedRunner(client: object, wire: PGliteWire): PreparedRun | 
   if (!isProtocolClient(client)) return undefined;
   const db = client;
   const { serialize } = wire.protocol;
-  let session = sessions.get(db);
-  if (session === undefined) sessions.set(db, session = { names: new Map(), next: 0 });
-  const { names } = session;
-  const counter = session;
+  const names = sessions.get(db) ?? new Map<string, Promise<string>>();
+  sessions.set(db, names);
 
   // Both of PGlite's locks, as `query` takes them, so nothing runs inside another's transaction.
   async function exchange(parts: readonly Uint8Array[]): Promise<unknown[]> {
@@ -93,7 +91,7 @@ export function preparedRunner(client: object, wire: PGliteWire): PreparedRun | 
   function nameFor(text: string): Promise<string> {
     let name = names.get(text);
     if (name === undefined) {
-      const fresh = `quark_${counter.next++}`;
+      const fresh = `${NAME_PREFIX}${nextName++}`;
       name = exchange([serialize.parse({ name: fresh, text, types: [] }), serialize.sync()]).then(() => fresh);
       const pending = name;
       names.set(text, pending);

@@ -19,9 +19,10 @@ import postgres from "postgres";
 import { PGlite } from "@electric-sql/pglite";
 import { postgresStorage, type PostgresJsClient } from "../../adapters/postgres/mod.ts";
 import { pgliteStorage, type PGliteClient } from "../../adapters/pglite/mod.ts";
+import { preparedRunner } from "../../adapters/pglite/_prepared.ts";
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { neonStorage } from "../../adapters/neon/mod.ts";
-import { byteaHex } from "../../adapters/_sql/executor.ts";
+import { byteaHex, type SqlParam } from "../../adapters/_sql/executor.ts";
 import { postgresDialect } from "../../adapters/_sql/postgres_dialect.ts";
 import { resolveTables } from "../../adapters/_sql/dialect.ts";
 import type { SqlStateStorage } from "../../adapters/_sql/storage.ts";
@@ -181,25 +182,29 @@ async function neonTarget(url: string, endpoint: string): Promise<Target> {
 
 async function pgliteTarget(): Promise<Target> {
   const db = new PGlite();
-  let statements = 0;
-  const client = db as unknown as PGliteClient;
-  const counted: PGliteClient = {
-    query: (text, params, options) => {
-      statements++;
-      return client.query(text, params, options);
+  let calls = 0;
+  // The adapter gets PGlite itself, behind a proxy that counts the calls into it, so it
+  // prepares its statements as it does for users. Methods run on PGlite, whose private
+  // fields a proxy as `this` could not reach.
+  const counted = new Proxy(db, {
+    get(target, property) {
+      const member = Reflect.get(target, property, target);
+      if (typeof member !== "function") return member;
+      const method = member.bind(target);
+      return property === "query" || property === "execProtocol" ? (...args: unknown[]) => (calls++, method(...args)) : method;
     },
-    transaction: (callback) => client.transaction(callback),
-    close: async () => {},
-  };
-  const storage = pgliteStorage({ client: counted });
+  });
+  const storage = pgliteStorage({ client: counted as unknown as PGliteClient });
   await storage.ensureSchema();
+  // Both raw statements prepared too, as the adapter sends its own.
+  const prepared = preparedRunner(db, await import("@electric-sql/pglite"))!;
   return {
     name: "pglite",
     storage,
-    raw: (text, params) => db.query(text, params, { rowMode: "array" }),
+    raw: (text, params) => prepared(text, params as SqlParam[]),
     bytes: (bytes) => bytes,
-    roundTrips: () => statements,
-    unit: "statements (no network)",
+    roundTrips: () => calls,
+    unit: "calls into PGlite (no network)",
     close: () => db.close(),
   };
 }
