@@ -334,17 +334,24 @@ SELECT count(*) FROM purged`,
  * and takes its positions only after this one is visible: positions are handed out in commit
  * order, and a reader that has seen position p can never meet a smaller one later. The row is
  * locked only when the head matches, so a stale expectation costs no one a wait.
+ *
+ * The batch size is a parameter and the rows are padded with nulls up to a size class (exact
+ * up to 16 events, then powers of two), so a few texts serve every size: each one is prepared
+ * once per connection, and an append of any size is then one round trip. An unprepared text
+ * costs postgres.js a second round trip to learn its parameter types.
  */
 function appendEvents(tables: SqlTables, stream: string, events: readonly NewEvent[], expected: number | null, guard?: number): SqlStatement {
   const { bind, params } = binder();
   const eventsTable = table(tables, tables.events);
   const streamParam = bind(stream);
   const expectedParam = bind(expected);
-  // Offsets and the batch size are literals made here from the loop; every value is a parameter.
-  const rows = events
-    .map((event, index) => `(${index + 1}, ${bind(event.type)}::text, ${bind(event.data)}::bytea, ${bind(event.metadata ?? null)}::bytea)`)
-    .join(", ");
-  const count = events.length;
+  const count = `${bind(events.length)}::bigint`;
+  // Offsets are literals made here from the loop; every value is a parameter.
+  const slots = sizeClass(events.length);
+  const rows = Array.from({ length: slots }, (_, index) => {
+    const event = events[index];
+    return `(${index + 1}, ${bind(event?.type ?? null)}::text, ${bind(event?.data ?? null)}::bytea, ${bind(event?.metadata ?? null)}::bytea)`;
+  }).join(", ");
   const matches = `(${expectedParam}::bigint IS NULL OR head.version = ${expectedParam}::bigint)`;
   const guardColumn = guard === undefined
     ? ""
@@ -360,12 +367,23 @@ appended AS (
   INSERT INTO ${eventsTable} (stream, version, type, data, metadata, position)
   SELECT ${streamParam}, head.version + batch.ordinal, batch.type, batch.data, batch.metadata, taken.base + batch.ordinal
   FROM head, taken, (VALUES ${rows}) AS batch (ordinal, type, data, metadata)
+  WHERE batch.ordinal <= ${count}
   RETURNING position
 )
 SELECT head.version, (SELECT count(*) FROM appended), (SELECT max(a.position)::text FROM appended AS a)${guardColumn} FROM head`,
     params,
-    oneOff: events.length > 16,
+    oneOff: slots > MAX_PREPARED_APPEND,
   };
+}
+
+// Above this many events an append's text is not kept prepared: PostgreSQL takes at most
+// 65,535 parameters, three per event, and batches this large are rare.
+const MAX_PREPARED_APPEND = 16_384;
+
+/** The number of rows an append of `count` events sends: exact up to 16, then a power of two. */
+function sizeClass(count: number): number {
+  if (count <= 16 || count > MAX_PREPARED_APPEND) return count;
+  return 2 ** Math.ceil(Math.log2(count));
 }
 
 /** The columns of an event read, after the stream: see `SqlDialect.readEvents`. */

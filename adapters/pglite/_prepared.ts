@@ -9,6 +9,7 @@
  */
 
 import type { SqlParam, SqlRow } from "../_sql/executor.ts";
+import { concatBytes } from "../../src/codec/concat_bytes.ts";
 
 /** The protocol-level part of a PGlite instance, present on `PGlite` itself. */
 interface PGliteProtocol {
@@ -55,16 +56,6 @@ function isProtocolClient(client: object): client is PGliteProtocol {
     typeof candidate._runExclusiveTransaction === "function" && typeof candidate.parsers === "object";
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /**
  * A runner of named prepared statements over `client`, or `undefined` when the client is not
  * a PGlite instance (a wrapper that offers only `query`), which then keeps using `query`.
@@ -83,7 +74,7 @@ export function preparedRunner(client: object, wire: PGliteWire): PreparedRun | 
   // Both of PGlite's locks, as `query` takes them, so nothing runs inside another's transaction.
   async function exchange(parts: readonly Uint8Array[]): Promise<unknown[]> {
     await db.waitReady;
-    const result = await db._runExclusiveTransaction(() => db.runExclusive(() => db.execProtocol(concat(parts))));
+    const result = await db._runExclusiveTransaction(() => db.runExclusive(() => db.execProtocol(concatBytes(...parts))));
     return result.messages;
   }
 

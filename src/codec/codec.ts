@@ -1,4 +1,5 @@
 import { assertDecodable, type DecodeLimits, decodePayloadText, deserialize, resolveDecodeLimits, serializeToString } from "./serializer.ts";
+import { concatBytes } from "./concat_bytes.ts";
 import { parsePlainJson, plainJsonNodes } from "./plain_json.ts";
 import { gunzip, gzip } from "./compression.ts";
 import { createKeyring, ENCRYPTION_IV_BYTES, type EncryptionOptions } from "./encryption.ts";
@@ -116,15 +117,6 @@ const encoder = new TextEncoder();
 // A key id may start with U+FEFF; the default decoder would drop it as a byte order mark.
 const keyIdDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 function writeHeader(bytes: Uint8Array, format: number, flags: number, schemaVersion: number): Uint8Array {
   bytes[0] = MAGIC;
@@ -188,7 +180,7 @@ export function createCodec(options: CodecOptions = {}): Codec {
   // A lone surrogate would become U+FFFD in UTF-8, so two bindings could share associated
   // data; assertValidKeyPart refuses such bindings before they get here.
   function associatedData(prefix: Uint8Array, binding: string): Uint8Array {
-    return concat(prefix, encoder.encode(binding));
+    return concatBytes(prefix, encoder.encode(binding));
   }
 
   function utf8(text: string): { payload: Uint8Array; inScratch: boolean } {
@@ -256,12 +248,12 @@ export function createCodec(options: CodecOptions = {}): Codec {
           flags |= COMPRESSED;
         }
       }
-      if (!keyring) return concat(header(serialized.format, flags, schemaVersion), payload);
+      if (!keyring) return concatBytes(header(serialized.format, flags, schemaVersion), payload);
       flags |= ENCRYPTED;
       const keyId = encoder.encode(keyring.currentKeyId);
-      const prefix = concat(header(serialized.format, flags, schemaVersion), Uint8Array.of(keyId.length), keyId);
+      const prefix = concatBytes(header(serialized.format, flags, schemaVersion), Uint8Array.of(keyId.length), keyId);
       const { iv, cipher } = await keyring.encrypt(payload, associatedData(prefix, binding));
-      return concat(prefix, iv, cipher);
+      return concatBytes(prefix, iv, cipher);
     },
     async decode(bytes, binding) {
       assertValidKeyPart("binding", binding);

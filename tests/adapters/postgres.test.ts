@@ -7,6 +7,7 @@ import type { SqlTableOptions } from "../../adapters/_sql/dialect.ts";
 import { runContentionConformance, runLeaseConformance, runEventStoreConformance, runStorageConformance, type TestRegistrar } from "../../src/testing/mod.ts";
 import { registerSqlAdapterCases } from "./_sql_cases.ts";
 import { registerGapCases, registerSqlGlobalOrderCases } from "./_sql_global_order.ts";
+import { countingRelay } from "../../scripts/bench/_relay.ts";
 
 const url = process.env.POSTGRES_URL;
 
@@ -75,4 +76,29 @@ if (url === undefined) {
     open: () => postgresStorage({ url: serverUrl, driverOptions: { max: 8, onnotice: () => {}, connection: { default_transaction_isolation: "serializable" } } }),
   });
 
+  test("postgres: an append is one round trip at every size, once its statement is prepared", async () => {
+    // Counted on the wire, by a relay in front of the server, not inferred from the driver.
+    const server = new URL(serverUrl);
+    const relay = await countingRelay(server.hostname, Number(server.port || 5432));
+    server.hostname = "127.0.0.1";
+    server.port = String(relay.port);
+    const relayed = postgres(server.toString(), { max: 1, idle_timeout: 1, onnotice: () => {} });
+    const store = postgresEventStore({ client: relayed as unknown as PostgresJsClient });
+    try {
+      const event = { type: "Counted", data: new Uint8Array([1]) };
+      const counts: Record<number, number> = {};
+      for (const size of [1, 16, 17, 100, 1_000]) {
+        const batch = Array.from({ length: size }, () => event);
+        const stream = `round-trips-${crypto.randomUUID()}`;
+        await store.append(stream, batch, "no_stream"); // prepares the statement for this size
+        const before = relay.roundTrips();
+        await store.append(stream, batch, size);
+        counts[size] = relay.roundTrips() - before;
+      }
+      assert.deepEqual(counts, { 1: 1, 16: 1, 17: 1, 100: 1, 1000: 1 });
+    } finally {
+      await relayed.end();
+      relay.close();
+    }
+  });
 }
