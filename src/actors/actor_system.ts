@@ -1,4 +1,4 @@
-import type { ActorContext, ActorDefinition, Handler, StateDefinitions, StateHandles } from "./define_actor.ts";
+import type { ActorContext, ActorDefinition, Handler, StateDefinitions } from "./define_actor.ts";
 import type { StateStorage } from "../storage/types.ts";
 import type { EventStore } from "../events/types.ts";
 import type { ConflictPolicy } from "../state/conflict.ts";
