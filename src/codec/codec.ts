@@ -117,7 +117,6 @@ const encoder = new TextEncoder();
 // A key id may start with U+FEFF; the default decoder would drop it as a byte order mark.
 const keyIdDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-
 function writeHeader(bytes: Uint8Array, format: number, flags: number, schemaVersion: number): Uint8Array {
   bytes[0] = MAGIC;
   bytes[1] = format;
